@@ -1,0 +1,41 @@
+# Lianjie: the README's commands call these targets.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi.py
+
+.PHONY: run setup install translations db seed test lint bench clean
+
+run: setup
+	$(BIN)/flask run --host 127.0.0.1 --port $${PORT:-5000}
+
+setup: install translations db seed
+
+install: $(BIN)/.installed
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+translations: install
+	$(BIN)/pybabel compile --use-fuzzy -d directory/translations -f --statistics 2>&1 | tail -n 2
+
+db: install
+	$(BIN)/flask db upgrade
+
+seed: db
+	$(BIN)/flask seed
+
+test: install translations
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+extract: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o directory/translations/messages.pot .
+	$(BIN)/pybabel update -i directory/translations/messages.pot -d directory/translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,54 @@
+"""Lianjie 链接: a community resource directory and referral network for social workers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from directory.config import load_config
+from directory.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application. ``config`` overrides every other source (used by tests)."""
+    app = Flask(
+        __name__,
+        instance_path=str((config or {}).get("INSTANCE_PATH") or PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    load_config(app, config)
+    logging.basicConfig(level=logging.INFO)
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    from directory.i18n import init_i18n
+
+    init_i18n(app, babel)
+    from directory.accounts.auth import init_login
+
+    init_login(app, login_manager)
+
+    from directory import models  # noqa: F401  (register every table)
+    from directory.accounts.routes import bp as accounts_bp
+    from directory.catalog.routes import bp as catalog_bp
+    from directory.catalog.manage_routes import bp as manage_bp
+    from directory.cli import register_cli
+    from directory.web import register_template_helpers, register_web
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(manage_bp)
+    register_web(app)
+    register_template_helpers(app)
+    register_cli(app)
+    return app

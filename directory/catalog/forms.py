@@ -1,0 +1,212 @@
+"""Forms for agency-maintained listings. Validation here; what the user typed is kept on error."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FloatField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    URLField,
+    widgets,
+)
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from directory.catalog.models import DISTRICTS, SERVICE_STATUSES, WEEKDAYS
+
+LANGUAGE_CHOICES = [
+    ("zh", _l("Mandarin")),
+    ("yue", _l("Cantonese")),
+    ("en", _l("English")),
+    ("hak", _l("Hakka")),
+    ("nan", _l("Min Nan")),
+]
+STATUS_LABELS = {
+    "active": _l("Active"),
+    "inactive": _l("Inactive"),
+    "defunct": _l("Closed permanently"),
+    "temporarily closed": _l("Temporarily closed"),
+}
+WEEKDAY_LABELS = {
+    "MO": _l("Monday"), "TU": _l("Tuesday"), "WE": _l("Wednesday"), "TH": _l("Thursday"),
+    "FR": _l("Friday"), "SA": _l("Saturday"), "SU": _l("Sunday"),
+}
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def _lines(text: str | None) -> list[str]:
+    seen: list[str] = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if line and line not in seen:
+            seen.append(line)
+    return seen
+
+
+class ServiceForm(FlaskForm):
+    version = HiddenField()
+    name = StringField(_l("Service name"), validators=[DataRequired(), Length(max=300)])
+    alternate_name = StringField(_l("English name"), validators=[Optional(), Length(max=300)])
+    description = TextAreaField(_l("Description"), validators=[DataRequired(), Length(max=5000)])
+    status = SelectField(_l("Status"), choices=[(s, STATUS_LABELS[s]) for s in SERVICE_STATUSES])
+    taxonomy_codes = MultiCheckboxField(_l("Categories"), validators=[DataRequired()])
+    location_ids = MultiCheckboxField(_l("Locations"), validators=[DataRequired()])
+    application_process = TextAreaField(_l("How to apply"), validators=[Optional(), Length(max=3000)])
+    fees_description = TextAreaField(_l("Fees"), validators=[Optional(), Length(max=2000)])
+    eligibility_description = TextAreaField(_l("Who is eligible"), validators=[Optional(), Length(max=3000)])
+    minimum_age = IntegerField(_l("Minimum age"), validators=[Optional(), NumberRange(0, 120)])
+    maximum_age = IntegerField(_l("Maximum age"), validators=[Optional(), NumberRange(0, 120)])
+    accepting_referrals = BooleanField(_l("Accepting referrals now"))
+    capacity_note = TextAreaField(_l("Capacity or waiting list"), validators=[Optional(), Length(max=1000)])
+    alert = TextAreaField(_l("Notice"), validators=[Optional(), Length(max=1000)])
+    languages = MultiCheckboxField(_l("Languages"), choices=LANGUAGE_CHOICES)
+    required_documents = TextAreaField(
+        _l("Documents to bring (one per line)"), validators=[Optional(), Length(max=2000)]
+    )
+    url = URLField(_l("Web page"), validators=[Optional(), URL(), Length(max=500)])
+    email = StringField(_l("Email"), validators=[Optional(), Email(), Length(max=200)])
+
+    def validate_maximum_age(self, field):
+        if field.data is not None and self.minimum_age.data is not None and field.data < self.minimum_age.data:
+            raise ValidationError(_l("The maximum age must not be below the minimum age."))
+
+    def values(self) -> dict:
+        data = {
+            name: getattr(self, name).data
+            for name in (
+                "name", "alternate_name", "description", "status", "application_process",
+                "fees_description", "eligibility_description", "minimum_age", "maximum_age",
+                "accepting_referrals", "capacity_note", "alert", "url", "email",
+            )
+        }
+        for name, value in data.items():
+            if isinstance(value, str):
+                data[name] = value.strip() or None
+        data["name"] = data["name"] or ""
+        data["description"] = data["description"] or ""
+        data["taxonomy_codes"] = list(self.taxonomy_codes.data)
+        data["location_ids"] = list(self.location_ids.data)
+        data["languages"] = list(self.languages.data)
+        data["required_documents"] = _lines(self.required_documents.data)
+        return data
+
+
+class LocationForm(FlaskForm):
+    version = HiddenField()
+    name = StringField(_l("Location name"), validators=[DataRequired(), Length(max=300)])
+    district = SelectField(_l("District"), choices=[(d, d) for d in DISTRICTS])
+    address_1 = StringField(_l("Street address"), validators=[Optional(), Length(max=300)])
+    postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=20)])
+    latitude = FloatField(_l("Latitude"), validators=[InputRequired(), NumberRange(22.4, 24.1)])
+    longitude = FloatField(_l("Longitude"), validators=[InputRequired(), NumberRange(112.9, 114.2)])
+    transportation = TextAreaField(_l("How to get there"), validators=[Optional(), Length(max=1000)])
+
+    def values(self) -> dict:
+        data = {name: getattr(self, name).data for name in
+                ("name", "district", "address_1", "postal_code", "latitude", "longitude", "transportation")}
+        for name, value in data.items():
+            if isinstance(value, str):
+                data[name] = value.strip() or None
+        data["name"] = data["name"] or ""
+        return data
+
+
+def _parse_hhmm(value: str) -> datetime | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value == "24:00":
+        value = "00:00"
+    return datetime.strptime(value, "%H:%M")
+
+
+class HoursForm(FlaskForm):
+    """Two opening periods per weekday, each written HH:MM–HH:MM."""
+
+    version = HiddenField()
+
+    def periods(self) -> list[tuple[list[str], object, object]]:
+        return self._periods
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        self._periods = []
+        self.period_errors: dict[str, str] = {}
+        for day in WEEKDAYS:
+            for slot in (1, 2):
+                name = f"{day}_{slot}"
+                opens_raw = self.raw.get(f"{name}_opens", "")
+                closes_raw = self.raw.get(f"{name}_closes", "")
+                try:
+                    opens, closes = _parse_hhmm(opens_raw), _parse_hhmm(closes_raw)
+                except ValueError:
+                    self.period_errors[name] = str(_l("Write times as HH:MM, for example 08:30."))
+                    continue
+                if (opens is None) != (closes is None):
+                    self.period_errors[name] = str(_l("Give both an opening and a closing time."))
+                    continue
+                if opens is not None:
+                    self._periods.append(([day], opens.time(), closes.time()))
+        return ok and not self.period_errors
+
+    def __init__(self, *args, raw: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.raw = raw or {}
+        self.period_errors = {}
+        self._periods = []
+
+
+class HolidayForm(FlaskForm):
+    starts_on = DateField(_l("From"), validators=[InputRequired()])
+    ends_on = DateField(_l("To"), validators=[InputRequired()])
+    closed = BooleanField(_l("Closed all day"), default=True)
+    opens_at = StringField(_l("Opens"), validators=[Optional()])
+    closes_at = StringField(_l("Closes"), validators=[Optional()])
+    description = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
+
+    def validate_ends_on(self, field):
+        if self.starts_on.data and field.data and field.data < self.starts_on.data:
+            raise ValidationError(_l("The end date is before the start date."))
+        if self.starts_on.data and field.data and (field.data - self.starts_on.data).days > 366:
+            raise ValidationError(_l("A holiday period may last at most one year."))
+
+    def validate_opens_at(self, field):
+        if not self.closed.data:
+            try:
+                if _parse_hhmm(field.data) is None or _parse_hhmm(self.closes_at.data) is None:
+                    raise ValidationError(_l("Give the opening and closing times, or tick closed all day."))
+            except ValueError as exc:
+                raise ValidationError(_l("Write times as HH:MM, for example 08:30.")) from exc
+
+    def values(self) -> dict:
+        closed = bool(self.closed.data)
+        return {
+            "starts_on": self.starts_on.data,
+            "ends_on": self.ends_on.data,
+            "closed": closed,
+            "opens_at": None if closed else _parse_hhmm(self.opens_at.data).time(),
+            "closes_at": None if closed else _parse_hhmm(self.closes_at.data).time(),
+            "description": (self.description.data or "").strip() or None,
+        }

@@ -1,0 +1,261 @@
+"""Agency-maintained listings: agency staff edit their own organization's; admins edit all."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from directory.accounts.permissions import can_edit_listing, can_review_stale_listings
+from directory.catalog import services as catalog
+from directory.catalog.forms import HolidayForm, HoursForm, LocationForm, ServiceForm, WEEKDAY_LABELS
+from directory.catalog.hours import weekly_table
+from directory.catalog.models import WEEKDAYS, Location, Organization, ScheduleException, Service, TaxonomyTerm
+from directory.extensions import db
+
+bp = Blueprint("manage", __name__, url_prefix="/manage")
+log = logging.getLogger(__name__)
+
+
+def _editable(model, object_id: str):
+    """Load a listing object for editing: 404 if missing, 403 (logged) if not the user's."""
+    obj = db.session.get(model, object_id)
+    if obj is None:
+        abort(404)
+    org_id = obj.id if isinstance(obj, Organization) else obj.organization_id
+    if not can_edit_listing(current_user, org_id):
+        log.warning("refused listing edit: user=%s %s=%s", current_user.id, model.__name__, object_id)
+        abort(403)
+    return obj
+
+
+def _conflict(form) -> bool:
+    """True (with a message on the form) when someone else saved the object since the form was shown."""
+    form.form_errors.append(
+        _("Someone else changed this listing while you were editing. Your changes were not saved; "
+          "the form shows what you typed — compare with the current listing and save again.")
+    )
+    return True
+
+
+def _service_choices(form: ServiceForm, org: Organization) -> None:
+    terms = db.session.scalars(select(TaxonomyTerm).order_by(TaxonomyTerm.position)).all()
+    form.taxonomy_codes.choices = [(t.code, ("— " if t.parent_id else "") + t.label(_locale())) for t in terms]
+    form.location_ids.choices = [(loc.id, f"{loc.name}（{loc.district}）") for loc in org.locations if loc.active]
+
+
+def _locale() -> str:
+    from directory.i18n import select_locale
+
+    return select_locale()
+
+
+@bp.route("/")
+@login_required
+def dashboard():
+    if current_user.role == "admin":
+        org_id = request.args.get("organization")
+        if not org_id:
+            orgs = db.session.scalars(select(Organization).order_by(Organization.name)).all()
+            return render_template("manage/choose_org.html", orgs=orgs)
+    elif current_user.role == "agency_staff" and current_user.organization_id:
+        org_id = current_user.organization_id
+    else:
+        abort(403)
+    org = _editable(Organization, org_id)
+    return render_template("manage/dashboard.html", org=org, stale_ids={s.id for s in org.services if catalog.is_stale(s)})
+
+
+@bp.route("/organizations/<org_id>/services/new", methods=["GET", "POST"])
+@login_required
+def new_service(org_id: str):
+    org = _editable(Organization, org_id)
+    form = ServiceForm()
+    _service_choices(form, org)
+    if request.method == "GET":
+        form.accepting_referrals.data = True
+        form.languages.data = ["zh"]
+    if form.validate_on_submit():
+        service = catalog.create_service(org, form.values(), current_user)
+        db.session.commit()
+        flash(_("The service was created."), "success")
+        return redirect(url_for("catalog.service", service_id=service.id))
+    return render_template("manage/service_form.html", form=form, org=org, service=None), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/services/<service_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_service(service_id: str):
+    service = _editable(Service, service_id)
+    org = service.organization
+    form = ServiceForm(obj=service) if request.method == "GET" else ServiceForm()
+    _service_choices(form, org)
+    if request.method == "GET":
+        form.version.data = service.version
+        form.taxonomy_codes.data = [t.code for t in service.taxonomy_terms]
+        form.location_ids.data = [sal.location_id for sal in service.service_at_locations]
+        form.languages.data = [lang.code for lang in service.languages]
+        form.required_documents.data = "\n".join(d.document for d in service.required_documents)
+    elif form.validate_on_submit():
+        if str(service.version) != (form.version.data or ""):
+            _conflict(form)
+        else:
+            try:
+                catalog.update_service(service, form.values(), current_user)
+                db.session.commit()
+            except StaleDataError:
+                db.session.rollback()
+                _conflict(form)
+            else:
+                flash(_("Your changes were saved."), "success")
+                return redirect(url_for("catalog.service", service_id=service.id))
+    failed = request.method == "POST"
+    return render_template("manage/service_form.html", form=form, org=org, service=service), (
+        409 if failed and form.form_errors else 400 if failed else 200
+    )
+
+
+@bp.post("/services/<service_id>/deactivate")
+@login_required
+def deactivate_service(service_id: str):
+    service = _editable(Service, service_id)
+    catalog.deactivate_service(service, current_user)
+    db.session.commit()
+    flash(_("The service was deactivated and no longer shows in the directory."), "success")
+    return redirect(url_for("manage.dashboard", organization=service.organization_id))
+
+
+@bp.post("/services/<service_id>/verify")
+@login_required
+def verify_service(service_id: str):
+    service = _editable(Service, service_id)
+    catalog.verify_service(service, current_user)
+    db.session.commit()
+    flash(_("Marked as still accurate today."), "success")
+    return redirect(url_for("catalog.service", service_id=service.id))
+
+
+@bp.route("/services/<service_id>/hours", methods=["GET", "POST"])
+@login_required
+def edit_hours(service_id: str):
+    service = _editable(Service, service_id)
+    form = HoursForm(raw=request.form if request.method == "POST" else None)
+    holiday_form = HolidayForm(prefix="holiday")
+    if request.method == "GET":
+        form.version.data = service.version
+        values = {}
+        for code, periods in weekly_table(service.schedules):
+            for slot, period in enumerate(periods[:2], start=1):
+                values[f"{code}_{slot}_opens"] = f"{period.opens_at:%H:%M}"
+                values[f"{code}_{slot}_closes"] = f"{period.closes_at:%H:%M}"
+        form.raw = values
+    elif form.validate_on_submit():
+        if str(service.version) != (form.version.data or ""):
+            _conflict(form)
+        else:
+            catalog.replace_weekly_hours(service, form.periods(), current_user)
+            db.session.commit()
+            flash(_("The opening hours were saved."), "success")
+            return redirect(url_for("catalog.service", service_id=service.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "manage/hours.html", service=service, form=form, holiday_form=holiday_form,
+        weekdays=WEEKDAYS, weekday_labels=WEEKDAY_LABELS,
+    ), status
+
+
+@bp.post("/services/<service_id>/holidays")
+@login_required
+def add_holiday(service_id: str):
+    service = _editable(Service, service_id)
+    holiday_form = HolidayForm(prefix="holiday")
+    if holiday_form.validate_on_submit():
+        catalog.add_holiday(service, holiday_form.values(), current_user)
+        db.session.commit()
+        flash(_("The holiday hours were added."), "success")
+        return redirect(url_for("manage.edit_hours", service_id=service.id))
+    form = HoursForm()
+    form.version.data = service.version
+    values = {}
+    for code, periods in weekly_table(service.schedules):
+        for slot, period in enumerate(periods[:2], start=1):
+            values[f"{code}_{slot}_opens"] = f"{period.opens_at:%H:%M}"
+            values[f"{code}_{slot}_closes"] = f"{period.closes_at:%H:%M}"
+    form.raw = values
+    return render_template(
+        "manage/hours.html", service=service, form=form, holiday_form=holiday_form,
+        weekdays=WEEKDAYS, weekday_labels=WEEKDAY_LABELS,
+    ), 400
+
+
+@bp.post("/holidays/<holiday_id>/delete")
+@login_required
+def delete_holiday(holiday_id: str):
+    holiday = db.session.get(ScheduleException, holiday_id)
+    if holiday is None:
+        abort(404)
+    service = _editable(Service, holiday.service_id)
+    catalog.remove_holiday(holiday, current_user)
+    db.session.commit()
+    flash(_("The holiday hours were removed."), "success")
+    return redirect(url_for("manage.edit_hours", service_id=service.id))
+
+
+@bp.route("/organizations/<org_id>/locations/new", methods=["GET", "POST"])
+@login_required
+def new_location(org_id: str):
+    org = _editable(Organization, org_id)
+    form = LocationForm()
+    if form.validate_on_submit():
+        catalog.create_location(org, form.values(), current_user)
+        db.session.commit()
+        flash(_("The location was added."), "success")
+        return redirect(url_for("manage.dashboard", organization=org.id))
+    return render_template("manage/location_form.html", form=form, org=org, location=None), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/locations/<location_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_location(location_id: str):
+    location = _editable(Location, location_id)
+    form = LocationForm(obj=location) if request.method == "GET" else LocationForm()
+    if request.method == "GET":
+        form.version.data = location.version
+    elif form.validate_on_submit():
+        if str(location.version) != (form.version.data or ""):
+            _conflict(form)
+        else:
+            catalog.update_location(location, form.values(), current_user)
+            db.session.commit()
+            flash(_("Your changes were saved."), "success")
+            return redirect(url_for("manage.dashboard", organization=location.organization_id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("manage/location_form.html", form=form, org=location.organization, location=location), status
+
+
+@bp.post("/locations/<location_id>/deactivate")
+@login_required
+def deactivate_location(location_id: str):
+    location = _editable(Location, location_id)
+    catalog.deactivate_location(location, current_user)
+    db.session.commit()
+    flash(_("The location was deactivated."), "success")
+    return redirect(url_for("manage.dashboard", organization=location.organization_id))
+
+
+@bp.route("/stale")
+@login_required
+def stale():
+    if not can_review_stale_listings(current_user):
+        abort(403)
+    page = db.paginate(catalog.stale_services(), page=max(1, request.args.get("page", 1, type=int)),
+                       per_page=50, error_out=False)
+    return render_template("manage/stale.html", page=page, today=catalog.local_today())

@@ -1,0 +1,114 @@
+"""Public catalog pages: home, browse by category and district, service and organization pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from directory.accounts.permissions import can_edit_listing
+from directory.catalog import services as catalog
+from directory.catalog.hours import weekly_table
+from directory.catalog.models import DISTRICTS, Organization, Service, TaxonomyTerm
+from directory.extensions import db
+from flask_login import current_user
+
+bp = Blueprint("catalog", __name__)
+
+
+def _page() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def _paginate(query):
+    return db.paginate(query, page=_page(), per_page=current_app.config["PER_PAGE"], error_out=False)
+
+
+@bp.route("/")
+def home():
+    return render_template(
+        "catalog/home.html",
+        terms=catalog.top_level_terms(),
+        districts=DISTRICTS,
+        district_counts=catalog.count_by_district(),
+    )
+
+
+@bp.route("/categories/<code>")
+def category(code: str):
+    term = db.session.scalar(select(TaxonomyTerm).filter_by(code=code))
+    if term is None:
+        abort(404)
+    district = request.args.get("district") or None
+    if district is not None and district not in DISTRICTS:
+        district = None
+    page = _paginate(catalog.services_query(term=term, district=district))
+    return render_template(
+        "catalog/list.html", term=term, district=district, page=page, districts=DISTRICTS,
+        now=catalog.local_now(),
+    )
+
+
+@bp.route("/districts/<name>")
+def district(name: str):
+    if name not in DISTRICTS:
+        abort(404)
+    page = _paginate(catalog.services_query(district=name))
+    return render_template(
+        "catalog/list.html", term=None, district=name, page=page, districts=DISTRICTS,
+        terms=catalog.top_level_terms(), now=catalog.local_now(),
+    )
+
+
+@bp.route("/search")
+def search():
+    text = (request.args.get("q") or "").strip()
+    page = _paginate(catalog.simple_search(text)) if text else None
+    return render_template("catalog/search.html", q=text, page=page, now=catalog.local_now())
+
+
+@bp.route("/services/<service_id>")
+def service(service_id: str):
+    item = db.session.get(
+        Service,
+        service_id,
+        options=[selectinload(Service.schedules), selectinload(Service.schedule_exceptions)],
+    )
+    if item is None:
+        abort(404)
+    may_edit = can_edit_listing(current_user, item.organization_id)
+    if not item.is_active and not may_edit:
+        abort(404)
+    today = catalog.local_today()
+    upcoming = [h for h in item.schedule_exceptions if h.ends_on >= today]
+    ids = [item.id]
+    return render_template(
+        "catalog/service.html",
+        service=item,
+        hours=weekly_table(item.schedules),
+        holidays=upcoming,
+        open_now=catalog.is_open_now(item),
+        stale=catalog.is_stale(item),
+        may_edit=may_edit,
+        history=catalog.change_history(ids, limit=50),
+    )
+
+
+@bp.route("/organizations/<org_id>")
+def organization(org_id: str):
+    org = db.session.get(Organization, org_id)
+    if org is None:
+        abort(404)
+    may_edit = can_edit_listing(current_user, org.id)
+    services = [s for s in org.services if s.is_active or may_edit]
+    return render_template(
+        "catalog/organization.html",
+        org=org,
+        services=services,
+        may_edit=may_edit,
+        now=catalog.local_now(),
+        history=catalog.change_history([org.id] + [loc.id for loc in org.locations], limit=50) if may_edit else [],
+    )

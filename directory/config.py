@@ -1,0 +1,84 @@
+"""Configuration: embedded defaults, then instance/config.py, then environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ENV_KEYS = (
+    "DATABASE_URL",
+    "SEARCH_INDEX_DIR",
+    "SECRET_KEY",
+    "RATELIMIT_STORAGE_URI",
+    "LOGIN_RATE_LIMIT",
+    "SESSION_COOKIE_SECURE",
+    "GEOCODER",
+    "DEMO_PASSWORD",
+)
+
+
+class DefaultConfig:
+    SQLALCHEMY_DATABASE_URI: str | None = None  # set from the instance path when empty
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SEARCH_INDEX_DIR: str | None = None
+    SECRET_KEY: str | None = None
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh", "en")
+    TIMEZONE = "Asia/Shanghai"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute"
+    PER_PAGE = 20
+    STALE_AFTER_DAYS = 365
+    SEED_DIR: str | None = None
+    GEOCODER = "offline"
+    DEMO_PASSWORD: str | None = None
+
+
+def _env_value(key: str, raw: str) -> object:
+    if key == "SESSION_COOKIE_SECURE":
+        return raw.lower() in {"1", "true", "yes", "on"}
+    return raw
+
+
+def load_config(app, overrides: dict | None = None) -> None:
+    """Fill ``app.config``: defaults → instance/config.py → environment → explicit overrides."""
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    for key in ENV_KEYS:
+        if key in os.environ:
+            target = "SQLALCHEMY_DATABASE_URI" if key == "DATABASE_URL" else key
+            app.config[target] = _env_value(key, os.environ[key])
+    if overrides:
+        app.config.update(overrides)
+
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'lianjie.sqlite3'}"
+    if not app.config.get("SEARCH_INDEX_DIR"):
+        app.config["SEARCH_INDEX_DIR"] = str(instance / "search-index")
+    if not app.config.get("SEED_DIR"):
+        app.config["SEED_DIR"] = str(Path(app.root_path).parent / "seed_data")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(instance)
+
+
+def _instance_secret(instance: Path) -> str:
+    """A per-installation secret kept in instance/ (never in the repository)."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

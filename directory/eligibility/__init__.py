@@ -1,0 +1,1 @@
+"""Structured eligibility rules and their evaluation against a client's facts."""

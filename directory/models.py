@@ -1,0 +1,17 @@
+"""Import every model so that metadata (and Alembic) see all tables."""
+
+from directory.accounts.models import User  # noqa: F401
+from directory.catalog.models import (  # noqa: F401
+    ChangeRecord,
+    Language,
+    Location,
+    Organization,
+    Phone,
+    RequiredDocument,
+    Schedule,
+    ScheduleException,
+    Service,
+    ServiceAtLocation,
+    Taxonomy,
+    TaxonomyTerm,
+)

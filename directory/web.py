@@ -1,0 +1,112 @@
+"""Cross-cutting web concerns: security headers, error pages, the database session per request."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from directory.extensions import db
+
+log = logging.getLogger(__name__)
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register_web(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
+        return response
+
+    def render_error(status: int, title: str, message: str):
+        if _wants_json():
+            return {"error": {"status": status, "message": message}}, status
+        return render_template("error.html", status=status, title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        db.session.rollback()
+        return render_error(
+            400,
+            _("The form has expired"),
+            _("Your form was not accepted because its security token was missing or expired. "
+              "Go back, reload the page and try again."),
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        db.session.rollback()
+        messages = {
+            400: (_("Bad request"), _("The request could not be understood.")),
+            403: (_("Not allowed"), _("You do not have permission to see or change this.")),
+            404: (_("Not found"), _("This page does not exist or has been removed.")),
+            405: (_("Not allowed"), _("This action is not available here.")),
+            429: (_("Too many attempts"), _("Too many attempts. Please wait a minute and try again.")),
+        }
+        title, message = messages.get(error.code or 500, (error.name, error.description or ""))
+        if error.code == 400 and error.description and _wants_json():
+            message = error.description
+        return render_error(error.code or 500, title, message)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(
+            500,
+            _("Something went wrong"),
+            _("An unexpected error occurred. Nothing was saved. Please try again."),
+        )
+
+
+def register_template_helpers(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from directory.catalog.forms import LANGUAGE_CHOICES, STATUS_LABELS, WEEKDAY_LABELS
+    from directory.catalog.hours import format_period, is_open_at
+
+    field_labels = {
+        "name": _l("Name"), "alternate_name": _l("English name"), "description": _l("Description"),
+        "status": _l("Status"), "application_process": _l("How to apply"), "fees_description": _l("Fees"),
+        "eligibility_description": _l("Who is eligible"), "minimum_age": _l("Minimum age"),
+        "maximum_age": _l("Maximum age"), "accepting_referrals": _l("Accepting referrals"),
+        "capacity_note": _l("Capacity or waiting list"), "alert": _l("Notice"), "url": _l("Web page"),
+        "email": _l("Email"), "taxonomy": _l("Categories"), "locations": _l("Locations"),
+        "languages": _l("Languages"), "required_documents": _l("Documents to bring"),
+        "hours": _l("Opening hours"), "holiday_hours": _l("Holiday hours"),
+        "assured_date": _l("Last verified"), "district": _l("District"), "address_1": _l("Street address"),
+        "postal_code": _l("Postal code"), "latitude": _l("Latitude"), "longitude": _l("Longitude"),
+        "transportation": _l("How to get there"), "active": _l("Active"),
+    }
+    action_labels = {"create": _l("Created"), "deactivate": _l("Deactivated"), "verify": _l("Verified as still accurate")}
+    languages = dict(LANGUAGE_CHOICES)
+
+    def change_label(change) -> str:
+        if change.action in action_labels:
+            return str(action_labels[change.action])
+        return str(field_labels.get(change.field, change.field))
+
+    app.jinja_env.globals.update(
+        open_at=lambda service, moment: is_open_at(service.schedules, service.schedule_exceptions, moment),
+        format_period=format_period,
+        weekday_label=lambda code: WEEKDAY_LABELS[code],
+        service_status_label=lambda status: STATUS_LABELS.get(status, status),
+        language_label=lambda code: languages.get(code, code),
+        change_label=change_label,
+    )
