@@ -26,9 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     db.init_app(app)
-    migrate.init_app(
-        app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True
-    )
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
     from directory.i18n import init_i18n
@@ -40,8 +38,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     from directory import models  # noqa: F401  (register every table)
     from directory.accounts.routes import bp as accounts_bp
-    from directory.catalog.routes import bp as catalog_bp
     from directory.catalog.manage_routes import bp as manage_bp
+    from directory.catalog.routes import bp as catalog_bp
     from directory.cli import register_cli
     from directory.web import register_template_helpers, register_web
 

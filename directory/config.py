@@ -42,6 +42,7 @@ class DefaultConfig:
     SEED_DIR: str | None = None
     GEOCODER = "offline"
     DEMO_PASSWORD: str | None = None
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a hash method, not a password)
 
 
 def _env_value(key: str, raw: str) -> object:

@@ -296,9 +296,9 @@ def _locally_edited(service_id: str) -> bool:
     """A listing somebody edited in the app keeps its edits when the seed is loaded again."""
     return (
         db.session.scalar(
-            db.select(ChangeRecord.id).where(
-                ChangeRecord.entity_id == service_id, ChangeRecord.user_id.is_not(None)
-            ).limit(1)
+            db.select(ChangeRecord.id)
+            .where(ChangeRecord.entity_id == service_id, ChangeRecord.user_id.is_not(None))
+            .limit(1)
         )
         is not None
     )
@@ -343,9 +343,7 @@ def _service_values(record: dict, terms: dict[str, TaxonomyTerm]) -> tuple[dict,
     return values, [terms[c] for c in codes]
 
 
-def load_catalog_file(
-    path: Path, terms: dict[str, TaxonomyTerm], seen: set[str], report: SeedReport
-) -> list[str]:
+def load_catalog_file(path: Path, terms: dict[str, TaxonomyTerm], seen: set[str], report: SeedReport) -> list[str]:
     """Load one catalog file; returns the ids of the services it wrote."""
     try:
         data = read_yaml(path)
@@ -409,14 +407,29 @@ def load_catalog_file(
             service = _upsert(Service, svc_id, values | {"organization_id": org.id}, report, "service")
             if [t.id for t in service.taxonomy_terms] != [t.id for t in svc_terms]:
                 service.taxonomy_terms = svc_terms
-            _sync_children(service.service_at_locations, ServiceAtLocation, "service_at_location", svc_key,
-                           [{"location_id": locations[k].id} for k in loc_keys])
+            _sync_children(
+                service.service_at_locations,
+                ServiceAtLocation,
+                "service_at_location",
+                svc_key,
+                [{"location_id": locations[k].id} for k in loc_keys],
+            )
             _sync_children(service.schedules, Schedule, "schedule", svc_key, schedules)
             _sync_children(service.schedule_exceptions, ScheduleException, "schedule_exception", svc_key, holidays)
-            _sync_children(service.required_documents, RequiredDocument, "required_document", svc_key,
-                           [{"document": d} for d in documents])
-            _sync_children(service.languages, Language, "language", svc_key,
-                           [{"code": c, "name": LANGUAGE_NAMES.get(c)} for c in languages])
+            _sync_children(
+                service.required_documents,
+                RequiredDocument,
+                "required_document",
+                svc_key,
+                [{"document": d} for d in documents],
+            )
+            _sync_children(
+                service.languages,
+                Language,
+                "language",
+                svc_key,
+                [{"code": c, "name": LANGUAGE_NAMES.get(c)} for c in languages],
+            )
             _sync_children(service.phones, Phone, "service_phone", svc_key, phones)
             written.append(svc_id)
         db.session.flush()

@@ -45,8 +45,10 @@ def register_web(app: Flask) -> None:
         return render_error(
             400,
             _("The form has expired"),
-            _("Your form was not accepted because its security token was missing or expired. "
-              "Go back, reload the page and try again."),
+            _(
+                "Your form was not accepted because its security token was missing or expired. "
+                "Go back, reload the page and try again."
+            ),
         )
 
     @app.errorhandler(HTTPException)
@@ -76,25 +78,47 @@ def register_web(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    import flask_babel
     from flask_babel import lazy_gettext as _l
 
     from directory.catalog.forms import LANGUAGE_CHOICES, STATUS_LABELS, WEEKDAY_LABELS
     from directory.catalog.hours import format_period, is_open_at
 
     field_labels = {
-        "name": _l("Name"), "alternate_name": _l("English name"), "description": _l("Description"),
-        "status": _l("Status"), "application_process": _l("How to apply"), "fees_description": _l("Fees"),
-        "eligibility_description": _l("Who is eligible"), "minimum_age": _l("Minimum age"),
-        "maximum_age": _l("Maximum age"), "accepting_referrals": _l("Accepting referrals"),
-        "capacity_note": _l("Capacity or waiting list"), "alert": _l("Notice"), "url": _l("Web page"),
-        "email": _l("Email"), "taxonomy": _l("Categories"), "locations": _l("Locations"),
-        "languages": _l("Languages"), "required_documents": _l("Documents to bring"),
-        "hours": _l("Opening hours"), "holiday_hours": _l("Holiday hours"),
-        "assured_date": _l("Last verified"), "district": _l("District"), "address_1": _l("Street address"),
-        "postal_code": _l("Postal code"), "latitude": _l("Latitude"), "longitude": _l("Longitude"),
-        "transportation": _l("How to get there"), "active": _l("Active"),
+        "name": _l("Name"),
+        "alternate_name": _l("English name"),
+        "description": _l("Description"),
+        "status": _l("Status"),
+        "application_process": _l("How to apply"),
+        "fees_description": _l("Fees"),
+        "eligibility_description": _l("Who is eligible"),
+        "minimum_age": _l("Minimum age"),
+        "maximum_age": _l("Maximum age"),
+        "accepting_referrals": _l("Accepting referrals"),
+        "capacity_note": _l("Capacity or waiting list"),
+        "alert": _l("Notice"),
+        "url": _l("Web page"),
+        "email": _l("Email"),
+        "taxonomy": _l("Categories"),
+        "locations": _l("Locations"),
+        "languages": _l("Languages"),
+        "required_documents": _l("Documents to bring"),
+        "hours": _l("Opening hours"),
+        "holiday_hours": _l("Holiday hours"),
+        "assured_date": _l("Last verified"),
+        "district": _l("District"),
+        "address_1": _l("Street address"),
+        "postal_code": _l("Postal code"),
+        "latitude": _l("Latitude"),
+        "longitude": _l("Longitude"),
+        "transportation": _l("How to get there"),
+        "active": _l("Active"),
     }
-    action_labels = {"create": _l("Created"), "deactivate": _l("Deactivated"), "verify": _l("Verified as still accurate")}
+    action_labels = {
+        "create": _l("Created"),
+        "deactivate": _l("Deactivated"),
+        "verify": _l("Verified as still accurate"),
+    }
     languages = dict(LANGUAGE_CHOICES)
 
     def change_label(change) -> str:
@@ -103,6 +127,9 @@ def register_template_helpers(app: Flask) -> None:
         return str(field_labels.get(change.field, change.field))
 
     app.jinja_env.globals.update(
+        format_date=flask_babel.format_date,
+        format_datetime=flask_babel.format_datetime,
+        format_decimal=flask_babel.format_decimal,
         open_at=lambda service, moment: is_open_at(service.schedules, service.schedule_exceptions, moment),
         format_period=format_period,
         weekday_label=lambda code: WEEKDAY_LABELS[code],

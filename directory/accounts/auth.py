@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 
 from flask import Flask, session
-from flask_login import LoginManager, login_user, logout_user
 from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, login_user, logout_user
 
 from directory.accounts.models import User
 from directory.accounts.passwords import verify_password
@@ -51,7 +51,9 @@ def start_session(user: User) -> None:
     session.permanent = True
 
 
-def end_session() -> None:
+def end_session(user: User) -> None:
+    """Log out. Rotating the token ends this login everywhere: a copied old cookie stops working."""
+    user.session_token = new_session_token()
     logout_user()
     session.clear()
 

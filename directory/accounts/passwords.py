@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app, has_app_context
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
@@ -23,7 +24,9 @@ def password_problems(password: str, username: str = "") -> list[str]:
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
+    """scrypt with Werkzeug's default cost unless PASSWORD_HASH_METHOD says otherwise (tests lower it)."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+    return generate_password_hash(password, method=method)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:

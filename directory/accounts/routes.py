@@ -43,7 +43,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    end_session()
+    end_session(current_user._get_current_object())
+    db.session.commit()
     flash(_("You have been logged out."), "info")
     return redirect(url_for("catalog.home"))
 

@@ -20,8 +20,14 @@ class UserError(ValueError):
     pass
 
 
-def create_user(username: str, password: str, role: str, display_name: str | None = None,
-                organization_id: str | None = None, email: str | None = None) -> User:
+def create_user(
+    username: str,
+    password: str,
+    role: str,
+    display_name: str | None = None,
+    organization_id: str | None = None,
+    email: str | None = None,
+) -> User:
     username = username.strip()
     if not username:
         raise UserError("the username is empty")

@@ -46,8 +46,13 @@ STATUS_LABELS = {
     "temporarily closed": _l("Temporarily closed"),
 }
 WEEKDAY_LABELS = {
-    "MO": _l("Monday"), "TU": _l("Tuesday"), "WE": _l("Wednesday"), "TH": _l("Thursday"),
-    "FR": _l("Friday"), "SA": _l("Saturday"), "SU": _l("Sunday"),
+    "MO": _l("Monday"),
+    "TU": _l("Tuesday"),
+    "WE": _l("Wednesday"),
+    "TH": _l("Thursday"),
+    "FR": _l("Friday"),
+    "SA": _l("Saturday"),
+    "SU": _l("Sunday"),
 }
 
 
@@ -96,9 +101,20 @@ class ServiceForm(FlaskForm):
         data = {
             name: getattr(self, name).data
             for name in (
-                "name", "alternate_name", "description", "status", "application_process",
-                "fees_description", "eligibility_description", "minimum_age", "maximum_age",
-                "accepting_referrals", "capacity_note", "alert", "url", "email",
+                "name",
+                "alternate_name",
+                "description",
+                "status",
+                "application_process",
+                "fees_description",
+                "eligibility_description",
+                "minimum_age",
+                "maximum_age",
+                "accepting_referrals",
+                "capacity_note",
+                "alert",
+                "url",
+                "email",
             )
         }
         for name, value in data.items():
@@ -124,8 +140,10 @@ class LocationForm(FlaskForm):
     transportation = TextAreaField(_l("How to get there"), validators=[Optional(), Length(max=1000)])
 
     def values(self) -> dict:
-        data = {name: getattr(self, name).data for name in
-                ("name", "district", "address_1", "postal_code", "latitude", "longitude", "transportation")}
+        data = {
+            name: getattr(self, name).data
+            for name in ("name", "district", "address_1", "postal_code", "latitude", "longitude", "transportation")
+        }
         for name, value in data.items():
             if isinstance(value, str):
                 data[name] = value.strip() or None

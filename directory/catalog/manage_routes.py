@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from directory.accounts.permissions import can_edit_listing, can_review_stale_listings
 from directory.catalog import services as catalog
-from directory.catalog.forms import HolidayForm, HoursForm, LocationForm, ServiceForm, WEEKDAY_LABELS
+from directory.catalog.forms import WEEKDAY_LABELS, HolidayForm, HoursForm, LocationForm, ServiceForm
 from directory.catalog.hours import weekly_table
 from directory.catalog.models import WEEKDAYS, Location, Organization, ScheduleException, Service, TaxonomyTerm
 from directory.extensions import db
@@ -36,8 +36,10 @@ def _editable(model, object_id: str):
 def _conflict(form) -> bool:
     """True (with a message on the form) when someone else saved the object since the form was shown."""
     form.form_errors.append(
-        _("Someone else changed this listing while you were editing. Your changes were not saved; "
-          "the form shows what you typed — compare with the current listing and save again.")
+        _(
+            "Someone else changed this listing while you were editing. Your changes were not saved; "
+            "the form shows what you typed — compare with the current listing and save again."
+        )
     )
     return True
 
@@ -57,17 +59,16 @@ def _locale() -> str:
 @bp.route("/")
 @login_required
 def dashboard():
-    if current_user.role == "admin":
-        org_id = request.args.get("organization")
-        if not org_id:
-            orgs = db.session.scalars(select(Organization).order_by(Organization.name)).all()
-            return render_template("manage/choose_org.html", orgs=orgs)
-    elif current_user.role == "agency_staff" and current_user.organization_id:
-        org_id = current_user.organization_id
-    else:
-        abort(403)
+    org_id = request.args.get("organization") or current_user.organization_id
+    if not org_id:
+        if current_user.role != "admin":
+            abort(403)
+        orgs = db.session.scalars(select(Organization).order_by(Organization.name)).all()
+        return render_template("manage/choose_org.html", orgs=orgs)
     org = _editable(Organization, org_id)
-    return render_template("manage/dashboard.html", org=org, stale_ids={s.id for s in org.services if catalog.is_stale(s)})
+    return render_template(
+        "manage/dashboard.html", org=org, stale_ids={s.id for s in org.services if catalog.is_stale(s)}
+    )
 
 
 @bp.route("/organizations/<org_id>/services/new", methods=["GET", "POST"])
@@ -84,9 +85,7 @@ def new_service(org_id: str):
         db.session.commit()
         flash(_("The service was created."), "success")
         return redirect(url_for("catalog.service", service_id=service.id))
-    return render_template("manage/service_form.html", form=form, org=org, service=None), (
-        400 if form.errors else 200
-    )
+    return render_template("manage/service_form.html", form=form, org=org, service=None), (400 if form.errors else 200)
 
 
 @bp.route("/services/<service_id>/edit", methods=["GET", "POST"])
@@ -165,8 +164,12 @@ def edit_hours(service_id: str):
             return redirect(url_for("catalog.service", service_id=service.id))
     status = 400 if request.method == "POST" else 200
     return render_template(
-        "manage/hours.html", service=service, form=form, holiday_form=holiday_form,
-        weekdays=WEEKDAYS, weekday_labels=WEEKDAY_LABELS,
+        "manage/hours.html",
+        service=service,
+        form=form,
+        holiday_form=holiday_form,
+        weekdays=WEEKDAYS,
+        weekday_labels=WEEKDAY_LABELS,
     ), status
 
 
@@ -189,8 +192,12 @@ def add_holiday(service_id: str):
             values[f"{code}_{slot}_closes"] = f"{period.closes_at:%H:%M}"
     form.raw = values
     return render_template(
-        "manage/hours.html", service=service, form=form, holiday_form=holiday_form,
-        weekdays=WEEKDAYS, weekday_labels=WEEKDAY_LABELS,
+        "manage/hours.html",
+        service=service,
+        form=form,
+        holiday_form=holiday_form,
+        weekdays=WEEKDAYS,
+        weekday_labels=WEEKDAY_LABELS,
     ), 400
 
 
@@ -256,6 +263,7 @@ def deactivate_location(location_id: str):
 def stale():
     if not can_review_stale_listings(current_user):
         abort(403)
-    page = db.paginate(catalog.stale_services(), page=max(1, request.args.get("page", 1, type=int)),
-                       per_page=50, error_out=False)
+    page = db.paginate(
+        catalog.stale_services(), page=max(1, request.args.get("page", 1, type=int)), per_page=50, error_out=False
+    )
     return render_template("manage/stale.html", page=page, today=catalog.local_today())

@@ -25,8 +25,17 @@ from directory.models_base import UTCDateTime, new_id, utcnow
 SERVICE_STATUSES = ("active", "inactive", "defunct", "temporarily closed")
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 DISTRICTS = (
-    "越秀区", "荔湾区", "海珠区", "天河区", "白云区", "黄埔区",
-    "番禺区", "花都区", "南沙区", "从化区", "增城区",
+    "越秀区",
+    "荔湾区",
+    "海珠区",
+    "天河区",
+    "白云区",
+    "黄埔区",
+    "番禺区",
+    "花都区",
+    "南沙区",
+    "从化区",
+    "增城区",
 )
 
 service_taxonomy = Table(
@@ -62,9 +71,7 @@ class TaxonomyTerm(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     parent: Mapped[TaxonomyTerm | None] = relationship(remote_side=[id], back_populates="children")
-    children: Mapped[list[TaxonomyTerm]] = relationship(
-        back_populates="parent", order_by="TaxonomyTerm.position"
-    )
+    children: Mapped[list[TaxonomyTerm]] = relationship(back_populates="parent", order_by="TaxonomyTerm.position")
     taxonomy: Mapped[Taxonomy | None] = relationship()
 
     def label(self, locale: str = "zh") -> str:
@@ -89,12 +96,8 @@ class Organization(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    services: Mapped[list[Service]] = relationship(
-        back_populates="organization", order_by="Service.name"
-    )
-    locations: Mapped[list[Location]] = relationship(
-        back_populates="organization", order_by="Location.name"
-    )
+    services: Mapped[list[Service]] = relationship(back_populates="organization", order_by="Service.name")
+    locations: Mapped[list[Location]] = relationship(back_populates="organization", order_by="Location.name")
     phones: Mapped[list[Phone]] = relationship(cascade="all, delete-orphan")
 
 
@@ -192,9 +195,7 @@ class Phone(db.Model):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     organization_id: Mapped[str | None] = mapped_column(ForeignKey("organization.id"), index=True)
-    service_id: Mapped[str | None] = mapped_column(
-        ForeignKey("service.id", ondelete="CASCADE"), index=True
-    )
+    service_id: Mapped[str | None] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
     location_id: Mapped[str | None] = mapped_column(ForeignKey("location.id"), index=True)
     number: Mapped[str] = mapped_column(String(50))
     extension: Mapped[str | None] = mapped_column(String(20))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -11,7 +12,6 @@ from directory.catalog import services as catalog
 from directory.catalog.hours import weekly_table
 from directory.catalog.models import DISTRICTS, Organization, Service, TaxonomyTerm
 from directory.extensions import db
-from flask_login import current_user
 
 bp = Blueprint("catalog", __name__)
 
@@ -47,7 +47,11 @@ def category(code: str):
         district = None
     page = _paginate(catalog.services_query(term=term, district=district))
     return render_template(
-        "catalog/list.html", term=term, district=district, page=page, districts=DISTRICTS,
+        "catalog/list.html",
+        term=term,
+        district=district,
+        page=page,
+        districts=DISTRICTS,
         now=catalog.local_now(),
     )
 
@@ -58,8 +62,13 @@ def district(name: str):
         abort(404)
     page = _paginate(catalog.services_query(district=name))
     return render_template(
-        "catalog/list.html", term=None, district=name, page=page, districts=DISTRICTS,
-        terms=catalog.top_level_terms(), now=catalog.local_now(),
+        "catalog/list.html",
+        term=None,
+        district=name,
+        page=page,
+        districts=DISTRICTS,
+        terms=catalog.top_level_terms(),
+        now=catalog.local_now(),
     )
 
 

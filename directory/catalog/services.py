@@ -30,12 +30,30 @@ from directory.catalog.models import (
 from directory.extensions import db
 
 SERVICE_FIELDS = (
-    "name", "alternate_name", "description", "status", "application_process", "fees_description",
-    "eligibility_description", "minimum_age", "maximum_age", "accepting_referrals", "capacity_note",
-    "alert", "url", "email",
+    "name",
+    "alternate_name",
+    "description",
+    "status",
+    "application_process",
+    "fees_description",
+    "eligibility_description",
+    "minimum_age",
+    "maximum_age",
+    "accepting_referrals",
+    "capacity_note",
+    "alert",
+    "url",
+    "email",
 )
 LOCATION_FIELDS = (
-    "name", "district", "address_1", "postal_code", "latitude", "longitude", "transportation", "active",
+    "name",
+    "district",
+    "address_1",
+    "postal_code",
+    "latitude",
+    "longitude",
+    "transportation",
+    "active",
 )
 
 
@@ -174,8 +192,16 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
-def _record(user, organization_id: str, entity_type: str, entity_id: str, action: str,
-            field: str | None = None, old: object = None, new: object = None) -> None:
+def _record(
+    user,
+    organization_id: str,
+    entity_type: str,
+    entity_id: str,
+    action: str,
+    field: str | None = None,
+    old: object = None,
+    new: object = None,
+) -> None:
     db.session.add(
         ChangeRecord(
             user_id=user.id if user is not None else None,
@@ -218,24 +244,46 @@ def _set_collections(service: Service, values: dict, user) -> None:
         new = sorted(values["location_ids"])
         if old != new:
             keep = [sal for sal in service.service_at_locations if sal.location_id in new]
-            service.service_at_locations = keep + [
-                ServiceAtLocation(location_id=lid) for lid in new if lid not in old
-            ]
+            service.service_at_locations = keep + [ServiceAtLocation(location_id=lid) for lid in new if lid not in old]
             names = {loc.id: loc.name for loc in service.organization.locations}
-            _record(user, org_id, "service", service.id, "update", "locations",
-                    ", ".join(names.get(i, i) for i in old), ", ".join(names.get(i, i) for i in new))
+            _record(
+                user,
+                org_id,
+                "service",
+                service.id,
+                "update",
+                "locations",
+                ", ".join(names.get(i, i) for i in old),
+                ", ".join(names.get(i, i) for i in new),
+            )
     if "languages" in values:
         old = [lang.code for lang in service.languages]
         if old != values["languages"]:
             service.languages = [Language(code=code) for code in values["languages"]]
-            _record(user, org_id, "service", service.id, "update", "languages", ", ".join(old),
-                    ", ".join(values["languages"]))
+            _record(
+                user,
+                org_id,
+                "service",
+                service.id,
+                "update",
+                "languages",
+                ", ".join(old),
+                ", ".join(values["languages"]),
+            )
     if "required_documents" in values:
         old = [doc.document for doc in service.required_documents]
         if old != values["required_documents"]:
             service.required_documents = [RequiredDocument(document=d) for d in values["required_documents"]]
-            _record(user, org_id, "service", service.id, "update", "required_documents", "\n".join(old),
-                    "\n".join(values["required_documents"]))
+            _record(
+                user,
+                org_id,
+                "service",
+                service.id,
+                "update",
+                "required_documents",
+                "\n".join(old),
+                "\n".join(values["required_documents"]),
+            )
 
 
 def create_service(organization: Organization, values: dict, user) -> Service:
@@ -257,17 +305,17 @@ def update_service(service: Service, values: dict, user) -> None:
 
 def deactivate_service(service: Service, user) -> None:
     if service.status != "inactive":
-        _record(user, service.organization_id, "service", service.id, "deactivate", "status",
-                service.status, "inactive")
+        _record(
+            user, service.organization_id, "service", service.id, "deactivate", "status", service.status, "inactive"
+        )
         service.status = "inactive"
         db.session.flush()
 
 
 def verify_service(service: Service, user, today: date | None = None) -> None:
-    """"Still accurate": the agency confirms the listing, which sets the last verified date."""
+    """ "Still accurate": the agency confirms the listing, which sets the last verified date."""
     today = today or local_today()
-    _record(user, service.organization_id, "service", service.id, "verify", "assured_date",
-            service.assured_date, today)
+    _record(user, service.organization_id, "service", service.id, "verify", "assured_date", service.assured_date, today)
     service.assured_date = today
     service.assurer_email = getattr(user, "email", None)
     service.is_demo = False
@@ -295,15 +343,31 @@ def add_holiday(service: Service, values: dict, user) -> ScheduleException:
     exception = ScheduleException(service=service, **values)
     db.session.add(exception)
     db.session.flush()
-    _record(user, service.organization_id, "service", service.id, "update", "holiday_hours", None,
-            _describe_exception(exception))
+    _record(
+        user,
+        service.organization_id,
+        "service",
+        service.id,
+        "update",
+        "holiday_hours",
+        None,
+        _describe_exception(exception),
+    )
     return exception
 
 
 def remove_holiday(exception: ScheduleException, user) -> None:
     service = exception.service
-    _record(user, service.organization_id, "service", service.id, "update", "holiday_hours",
-            _describe_exception(exception), None)
+    _record(
+        user,
+        service.organization_id,
+        "service",
+        service.id,
+        "update",
+        "holiday_hours",
+        _describe_exception(exception),
+        None,
+    )
     service.schedule_exceptions.remove(exception)
     db.session.flush()
 

@@ -1,0 +1,1 @@
+"""Clients, consent, referrals and outreach attempts."""
