@@ -83,6 +83,7 @@ def register_template_helpers(app: Flask) -> None:
 
     from directory.catalog.forms import LANGUAGE_CHOICES, STATUS_LABELS, WEEKDAY_LABELS
     from directory.catalog.hours import format_period, is_open_at
+    from directory.i18n import select_locale
 
     field_labels = {
         "name": _l("Name"),
@@ -136,4 +137,5 @@ def register_template_helpers(app: Flask) -> None:
         service_status_label=lambda status: STATUS_LABELS.get(status, status),
         language_label=lambda code: languages.get(code, code),
         change_label=change_label,
+        term_label=lambda term: term.label(select_locale()),
     )

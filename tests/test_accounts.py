@@ -15,9 +15,8 @@ def test_login_and_logout(client, make_user):
     assert "chen" in client.get("/").get_data(as_text=True)
     response = post(client, "/logout")
     assert response.status_code == 302
-    assert "Log in" in client.get("/?lang=en").get_data(as_text=True) or "登录" in client.get("/").get_data(
-        as_text=True
-    )
+    page = client.get("/").get_data(as_text=True)
+    assert "chen" not in page and "登录" in page  # the Chinese UI offers to log in again
 
 
 def test_unknown_user_and_wrong_password_get_the_same_answer(client, make_user):
@@ -126,7 +125,7 @@ def test_create_user_command(app):
     assert db.session.scalar(db.select(User).filter_by(username="lin")).role == "manager"
     result = runner.invoke(args=["create-user", "wu", "--role", "manager", "--password", "password"])
     assert result.exit_code != 0
-    assert "at least 8" in result.output or "too common" in result.output
+    assert "too common" in result.output
     assert db.session.scalar(db.select(User).filter_by(username="wu")) is None
 
 
