@@ -161,7 +161,7 @@ def _parse_hhmm(value: str) -> datetime | None:
 
 
 class HoursForm(FlaskForm):
-    """Two opening periods per weekday, each written HH:MM–HH:MM."""
+    """Up to three opening periods per weekday, each written HH:MM–HH:MM."""
 
     version = HiddenField()
 
@@ -173,7 +173,7 @@ class HoursForm(FlaskForm):
         self._periods = []
         self.period_errors: dict[str, str] = {}
         for day in WEEKDAYS:
-            for slot in (1, 2):
+            for slot in (1, 2, 3):
                 name = f"{day}_{slot}"
                 opens_raw = self.raw.get(f"{name}_opens", "")
                 closes_raw = self.raw.get(f"{name}_closes", "")

@@ -140,6 +140,16 @@ def verify_service(service_id: str):
     return redirect(url_for("catalog.service", service_id=service.id))
 
 
+def _hours_fields(service: Service) -> dict[str, str]:
+    """The hours form's field values for the service's current weekly hours (up to three periods a day)."""
+    values = {}
+    for code, periods in weekly_table(service.schedules):
+        for slot, period in enumerate(periods[:3], start=1):
+            values[f"{code}_{slot}_opens"] = f"{period.opens_at:%H:%M}"
+            values[f"{code}_{slot}_closes"] = f"{period.closes_at:%H:%M}"
+    return values
+
+
 @bp.route("/services/<service_id>/hours", methods=["GET", "POST"])
 @login_required
 def edit_hours(service_id: str):
@@ -148,12 +158,7 @@ def edit_hours(service_id: str):
     holiday_form = HolidayForm(prefix="holiday")
     if request.method == "GET":
         form.version.data = service.version
-        values = {}
-        for code, periods in weekly_table(service.schedules):
-            for slot, period in enumerate(periods[:2], start=1):
-                values[f"{code}_{slot}_opens"] = f"{period.opens_at:%H:%M}"
-                values[f"{code}_{slot}_closes"] = f"{period.closes_at:%H:%M}"
-        form.raw = values
+        form.raw = _hours_fields(service)
     elif form.validate_on_submit():
         if str(service.version) != (form.version.data or ""):
             _conflict(form)
@@ -185,12 +190,7 @@ def add_holiday(service_id: str):
         return redirect(url_for("manage.edit_hours", service_id=service.id))
     form = HoursForm()
     form.version.data = service.version
-    values = {}
-    for code, periods in weekly_table(service.schedules):
-        for slot, period in enumerate(periods[:2], start=1):
-            values[f"{code}_{slot}_opens"] = f"{period.opens_at:%H:%M}"
-            values[f"{code}_{slot}_closes"] = f"{period.closes_at:%H:%M}"
-    form.raw = values
+    form.raw = _hours_fields(service)
     return render_template(
         "manage/hours.html",
         service=service,

@@ -102,7 +102,7 @@ def service(service_id: str):
         open_now=catalog.is_open_now(item),
         stale=catalog.is_stale(item),
         may_edit=may_edit,
-        history=catalog.change_history(ids, limit=50),
+        history=catalog.change_history(ids, limit=50) if current_user.is_authenticated else [],
     )
 
 
