@@ -41,11 +41,15 @@ def create_app(config: dict | None = None) -> Flask:
     from directory.catalog.manage_routes import bp as manage_bp
     from directory.catalog.routes import bp as catalog_bp
     from directory.cli import register_cli
+    from directory.search.routes import bp as search_bp
+    from directory.search.sync import install_sync
     from directory.web import register_template_helpers, register_web
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(manage_bp)
+    app.register_blueprint(search_bp)
+    install_sync(app)
     register_web(app)
     register_template_helpers(app)
     register_cli(app)

@@ -15,3 +15,4 @@ from directory.catalog.models import (  # noqa: F401
     Taxonomy,
     TaxonomyTerm,
 )
+from directory.search.models import SearchChange  # noqa: F401

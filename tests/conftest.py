@@ -18,6 +18,7 @@ from flask_migrate import upgrade
 from directory import create_app
 from directory.accounts.services import create_user
 from directory.extensions import db
+from directory.search.index import get_index
 from directory.seed import load_seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +62,7 @@ def seeded_db(tmp_path_factory, migrated_db) -> Path:
         report = load_seed(SEED_DIR)
         assert not report.errors, report.errors
         db.session.commit()
+        get_index(app).catch_up()  # the index beside the template: tmp/index
         db.engine.dispose()
     return db_file
 
@@ -81,6 +83,8 @@ class IsolatedClient(FlaskClient):
 def build_app(tmp_path: Path, template: Path, **extra):
     db_file = tmp_path / "app.sqlite3"
     shutil.copy(template, db_file)
+    if (template.parent / "index").exists():
+        shutil.copytree(template.parent / "index", tmp_path / "index")
     app = create_app(make_config(tmp_path, db_file, **extra))
     app.test_client_class = IsolatedClient
     return app

@@ -77,7 +77,7 @@ class ServiceForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[DataRequired(), Length(max=5000)])
     status = SelectField(_l("Status"), choices=[(s, STATUS_LABELS[s]) for s in SERVICE_STATUSES])
     taxonomy_codes = MultiCheckboxField(_l("Categories"), validators=[DataRequired()])
-    location_ids = MultiCheckboxField(_l("Locations"), validators=[DataRequired()])
+    location_ids = MultiCheckboxField(_l("Locations"))  # none: a phone or online service
     application_process = TextAreaField(_l("How to apply"), validators=[Optional(), Length(max=3000)])
     fees_description = TextAreaField(_l("Fees"), validators=[Optional(), Length(max=2000)])
     eligibility_description = TextAreaField(_l("Who is eligible"), validators=[Optional(), Length(max=3000)])

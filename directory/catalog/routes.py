@@ -72,13 +72,6 @@ def district(name: str):
     )
 
 
-@bp.route("/search")
-def search():
-    text = (request.args.get("q") or "").strip()
-    page = _paginate(catalog.simple_search(text)) if text else None
-    return render_template("catalog/search.html", q=text, page=page, now=catalog.local_now())
-
-
 @bp.route("/services/<service_id>")
 def service(service_id: str):
     item = db.session.get(

@@ -144,19 +144,6 @@ def count_by_district() -> dict[str, int]:
     return dict(rows.all())
 
 
-def simple_search(text: str) -> Select:
-    """A plain database match on names and descriptions: the fallback when no index is available."""
-    pattern = f"%{text.strip()}%"
-    return services_query().where(
-        or_(
-            Service.name.ilike(pattern),
-            Service.alternate_name.ilike(pattern),
-            Service.description.ilike(pattern),
-            Service.organization.has(Organization.name.ilike(pattern)),
-        )
-    )
-
-
 def stale_services(today: date | None = None) -> Select:
     limit = (today or local_today()) - timedelta(days=current_app.config["STALE_AFTER_DAYS"])
     return (

@@ -1,0 +1,89 @@
+"""Search documents: one per service at a location (one without coordinates for a service with none)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from directory.catalog.models import Service, TaxonomyTerm
+from directory.search.analysis import pinyin_keys
+
+
+def _codes_with_ancestors(terms: list[TaxonomyTerm]) -> list[str]:
+    codes: list[str] = []
+    for term in terms:
+        for node in [term, *term.ancestors()]:
+            if node.code not in codes:
+                codes.append(node.code)
+    return codes
+
+
+def _labels(terms: list[TaxonomyTerm]) -> str:
+    words = []
+    for term in terms:
+        for node in [term, *term.ancestors()]:
+            words.extend(filter(None, [node.name, node.name_en]))
+    return " ".join(dict.fromkeys(words))
+
+
+def _hours(service: Service) -> str:
+    """Weekly hours and holiday exceptions, stored so that "open now" needs no database query."""
+    return json.dumps(
+        {
+            "weekly": [
+                [s.byday, s.opens_at.strftime("%H:%M"), s.closes_at.strftime("%H:%M")] for s in service.schedules
+            ],
+            "holidays": [
+                [
+                    h.starts_on.isoformat(),
+                    h.ends_on.isoformat(),
+                    h.closed,
+                    h.opens_at.strftime("%H:%M") if h.opens_at else None,
+                    h.closes_at.strftime("%H:%M") if h.closes_at else None,
+                ]
+                for h in service.schedule_exceptions
+            ],
+        },
+        ensure_ascii=False,
+    )
+
+
+def service_documents(service: Service) -> Iterator[dict]:
+    """The documents of an active service; an inactive one has none (it vanishes from search)."""
+    if service.status != "active":
+        return
+    terms = list(service.taxonomy_terms)
+    names = " ".join(filter(None, [service.name, service.organization.name]))
+    pinyin = " ".join(pinyin_keys(names + " " + " ".join(t.name for t in terms)))
+    common = {
+        "service_id": service.id,
+        "name": service.name,
+        "alt_name": service.alternate_name or "",
+        "org_name": service.organization.name,
+        "description": service.description or "",
+        "taxonomy_text": _labels(terms),
+        "taxonomy": ",".join(_codes_with_ancestors(terms)),
+        "codes": ",".join(t.code for t in terms),
+        "eligibility": service.eligibility_description or "",
+        "pinyin": pinyin,
+        "spell": " ".join(filter(None, [names, service.alternate_name, _labels(terms), pinyin])),
+        "accepting": bool(service.accepting_referrals),
+        "languages": ",".join(lang.code for lang in service.languages),
+        "hours": _hours(service),
+    }
+    locations = [loc for loc in service.locations if loc.active]
+    if not locations:
+        yield {**common, "doc_id": f"{service.id}:-", "location_id": "", "district": "", "address": ""}
+        return
+    for loc in locations:
+        doc = {
+            **common,
+            "doc_id": f"{service.id}:{loc.id}",
+            "location_id": loc.id,
+            "district": loc.district,
+            "address": " ".join(filter(None, [loc.district, loc.address_1, loc.name])),
+        }
+        if loc.latitude is not None and loc.longitude is not None:
+            doc["lat"] = doc["lat_col"] = float(loc.latitude)
+            doc["lon"] = doc["lon_col"] = float(loc.longitude)
+        yield doc

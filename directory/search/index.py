@@ -1,0 +1,243 @@
+"""The Whoosh index on disk, kept in step with the database through the ``search_change`` outbox.
+
+Every catalog change adds outbox rows in its own transaction (see ``directory.search.sync``). After a
+commit, and before each search, the index applies the rows past its cursor, holding Whoosh's writer
+lock so that one writer at a time updates it. A failed index write loses nothing: the rows stay, and
+the next attempt catches up. Each index directory keeps its own cursor, so several app servers with
+local indexes can all follow the one outbox in the shared database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from whoosh import columns, fields, index
+from whoosh.index import LockError
+from whoosh.query import Term
+
+from directory.catalog.models import Location, Service, ServiceAtLocation, TaxonomyTerm
+from directory.extensions import db
+from directory.search.analysis import pinyin_analyzer, spelling_analyzer, text_analyzer
+from directory.search.documents import service_documents
+from directory.search.models import SearchChange
+
+log = logging.getLogger(__name__)
+SCHEMA_VERSION = 2
+CURSOR_FILE = "lianjie-cursor.json"
+_local = threading.local()
+
+
+def make_schema() -> fields.Schema:
+    text = text_analyzer()
+    return fields.Schema(
+        doc_id=fields.ID(unique=True, stored=True),
+        service_id=fields.ID(stored=True, sortable=True),
+        location_id=fields.ID(stored=True),
+        name=fields.TEXT(analyzer=text, stored=True, field_boost=3.0),
+        alt_name=fields.TEXT(analyzer=text, stored=True, field_boost=2.0),
+        org_name=fields.TEXT(analyzer=text, stored=True, field_boost=1.5),
+        description=fields.TEXT(analyzer=text, stored=True),
+        taxonomy_text=fields.TEXT(analyzer=text, field_boost=2.0),
+        taxonomy=fields.KEYWORD(commas=True, stored=True),
+        codes=fields.KEYWORD(commas=True, stored=True),
+        district=fields.ID(stored=True),
+        address=fields.TEXT(analyzer=text, stored=True),
+        eligibility=fields.TEXT(analyzer=text, stored=True),
+        pinyin=fields.TEXT(analyzer=pinyin_analyzer(), field_boost=2.0),
+        spell=fields.TEXT(analyzer=spelling_analyzer()),  # only for suggestions, never searched
+        lat=fields.NUMERIC(float, bits=64, stored=True),
+        lon=fields.NUMERIC(float, bits=64, stored=True),
+        # The same coordinates as plain double columns: distances read them without stored fields.
+        lat_col=fields.COLUMN(columns.NumericColumn("d", default=0.0)),
+        lon_col=fields.COLUMN(columns.NumericColumn("d", default=0.0)),
+        accepting=fields.BOOLEAN(stored=True),
+        languages=fields.KEYWORD(commas=True, stored=True),
+        hours=fields.STORED,
+    )
+
+
+class SearchIndex:
+    """One index directory. Open it with ``SearchIndex(path)``; it is created when missing."""
+
+    def __init__(self, path: str | os.PathLike, lock_timeout: float = 2.0):
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+        self.path.mkdir(parents=True, exist_ok=True)
+        if not index.exists_in(self.path):
+            index.create_in(self.path, make_schema())
+            self._write_cursor(0)
+        self.ix = index.open_dir(self.path)
+
+    # --- cursor: the last outbox row this index has applied ------------------------------------
+
+    def cursor(self) -> int:
+        try:
+            return int(json.loads((self.path / CURSOR_FILE).read_text())["applied"])
+        except (OSError, ValueError, KeyError):
+            return 0
+
+    def _write_cursor(self, applied: int) -> None:
+        tmp = self.path / (CURSOR_FILE + ".tmp")
+        tmp.write_text(json.dumps({"applied": applied, "schema": SCHEMA_VERSION}))
+        os.replace(tmp, self.path / CURSOR_FILE)
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def _writer(self):
+        return self.ix.writer(timeout=self.lock_timeout)
+
+    def catch_up(self, batch: int = 2000) -> int:
+        """Apply the outbox rows past the cursor. Returns how many services were re-indexed.
+
+        Raises ``LockError`` when another process holds the writer lock for longer than the timeout.
+        """
+        done = 0
+        while True:
+            cursor = self.cursor()
+            rows = db.session.execute(
+                select(SearchChange.id, SearchChange.service_id)
+                .where(SearchChange.id > cursor)
+                .order_by(SearchChange.id)
+                .limit(batch)
+            ).all()
+            if not rows:
+                return done
+            writer = self._writer()
+            try:
+                # Re-read the cursor under the lock: another process may have applied these rows.
+                if self.cursor() != cursor:
+                    writer.cancel()
+                    continue
+                service_ids = list(dict.fromkeys(service_id for _, service_id in rows))
+                self._replace(writer, service_ids)
+                writer.commit()
+            except BaseException:
+                writer.cancel()
+                raise
+            self._write_cursor(rows[-1][0])
+            done += len(service_ids)
+
+    def _replace(self, writer, service_ids: list[str]) -> None:
+        for service_id in service_ids:
+            writer.delete_by_term("service_id", service_id)
+        for service in load_services(service_ids):
+            for doc in service_documents(service):
+                writer.add_document(**doc)
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None, batch: int = 500) -> int:
+        """Rebuild the whole index from the database. Returns the number of documents."""
+        latest = db.session.scalar(select(func.max(SearchChange.id))) or 0
+        ids = list(db.session.scalars(select(Service.id).order_by(Service.id)))
+        writer = self.ix.writer(timeout=self.lock_timeout * 5, procs=1, limitmb=256)
+        count = 0
+        try:
+            # Start from an empty index in the same commit, so searches never see a half-built one.
+            from whoosh.writing import CLEAR
+
+            for start in range(0, len(ids), batch):
+                for service in load_services(ids[start : start + batch]):
+                    for doc in service_documents(service):
+                        writer.add_document(**doc)
+                        count += 1
+                db.session.expire_all()
+                if progress:
+                    progress(min(start + batch, len(ids)), len(ids))
+            writer.commit(mergetype=CLEAR)
+        except BaseException:
+            writer.cancel()
+            raise
+        self._write_cursor(latest)
+        self.ix = index.open_dir(self.path)
+        return count
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def searcher(self):
+        return self.ix.searcher()
+
+    def indexed_doc_ids(self) -> set[str]:
+        with self.ix.searcher() as searcher:
+            return {fields_["doc_id"] for fields_ in searcher.all_stored_fields()}
+
+    def documents_of(self, service_id: str) -> list[dict]:
+        with self.ix.searcher() as searcher:
+            return [dict(hit) for hit in searcher.search(Term("service_id", service_id), limit=None)]
+
+
+def load_services(service_ids: Iterable[str]) -> list[Service]:
+    ids = list(service_ids)
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Service)
+            .where(Service.id.in_(ids))
+            .options(
+                selectinload(Service.organization),
+                selectinload(Service.taxonomy_terms)
+                .selectinload(TaxonomyTerm.parent)
+                .selectinload(TaxonomyTerm.parent),
+                selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location),
+                selectinload(Service.schedules),
+                selectinload(Service.schedule_exceptions),
+                selectinload(Service.languages),
+            )
+        )
+    )
+
+
+def expected_doc_ids() -> set[str]:
+    """The documents the database says the index should hold."""
+    ids: set[str] = set()
+    rows = db.session.execute(
+        select(Service.id, Location.id, Location.active)
+        .outerjoin(ServiceAtLocation, ServiceAtLocation.service_id == Service.id)
+        .outerjoin(Location, Location.id == ServiceAtLocation.location_id)
+        .where(Service.status == "active")
+    ).all()
+    per_service: dict[str, list[str]] = {}
+    for service_id, location_id, active in rows:
+        per_service.setdefault(service_id, [])
+        if location_id is not None and active:
+            per_service[service_id].append(location_id)
+    for service_id, locations in per_service.items():
+        if locations:
+            ids.update(f"{service_id}:{loc}" for loc in locations)
+        else:
+            ids.add(f"{service_id}:-")
+    return ids
+
+
+def get_index(app=None) -> SearchIndex:
+    """This process's index for the app's SEARCH_INDEX_DIR (opened once per thread)."""
+    from flask import current_app
+
+    app = app or current_app
+    path = app.config["SEARCH_INDEX_DIR"]
+    cache = getattr(_local, "indexes", None)
+    if cache is None:
+        cache = _local.indexes = {}
+    if path not in cache:
+        cache[path] = SearchIndex(path, lock_timeout=app.config.get("SEARCH_LOCK_TIMEOUT", 2.0))
+    return cache[path]
+
+
+def try_catch_up(app=None) -> bool:
+    """Apply pending changes; on failure log and return False (the changes stay queued)."""
+    try:
+        get_index(app).catch_up()
+        return True
+    except LockError:
+        log.warning("search index busy; pending changes will be applied later")
+    except Exception:
+        log.exception("search index update failed; pending changes will be applied later")
+    finally:
+        db.session.rollback()  # end the read transaction the catch-up opened
+    return False

@@ -1,0 +1,162 @@
+"""The search page and the same search as JSON at GET /api/v1/search."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template, request
+from werkzeug.datastructures import MultiDict
+
+from directory.catalog.forms import LANGUAGE_CHOICES
+from directory.catalog.models import DISTRICTS
+from directory.catalog.services import top_level_terms
+from directory.search import services as search_service
+from directory.search.engine import ParamError
+
+bp = Blueprint("search", __name__)
+
+
+def _widen_links(params) -> list[tuple[str, dict]]:
+    """Ways out of an empty result: a wider radius, or one filter fewer."""
+    base = {k: v for k, v in request.args.items(multi=False) if k != "page"}
+    links = []
+    if params.near:
+        wider = min(params.effective_radius * 2, 200)
+        if wider > params.effective_radius:
+            links.append(("radius", {**base, "radius_km": f"{wider:g}"}))
+    for name in ("category", "district", "open_now", "accepting", "language"):
+        if base.get(name):
+            links.append((name, {k: v for k, v in base.items() if k != name}))
+    if params.q and (params.near or any(base.get(n) for n in ("category", "district"))):
+        links.append(("q", {k: v for k, v in base.items() if k != "q"}))
+    return links
+
+
+@bp.route("/search")
+def search_page():
+    error = None
+    result = None
+    args = MultiDict(request.args)
+    try:
+        params = search_service.read_params(args)
+    except ParamError as exc:
+        error = exc
+        params = None
+    if params is not None and (params.q or params.near or params.category or params.district):
+        result = search_service.search(params)
+    return render_template(
+        "search/search.html",
+        params=params,
+        args=args,
+        error=error,
+        result=result,
+        widen=_widen_links(params) if result is not None and result.total == 0 and params else [],
+        terms=top_level_terms(),
+        districts=DISTRICTS,
+        languages=LANGUAGE_CHOICES,
+    ), (400 if error else 200)
+
+
+@bp.route("/api/v1/search")
+def search_api():
+    try:
+        params = search_service.read_params(request.args)
+    except ParamError as exc:
+        return jsonify({"error": {"parameter": exc.param, "message": exc.message}}), 400
+    result = search_service.search(params)
+    if result.place is not None and not result.place.resolved:
+        return jsonify(
+            {
+                "error": {
+                    "parameter": "near",
+                    "message": result.place.message,
+                    "suggestions": list(result.place.suggestions),
+                }
+            }
+        ), 400
+    place = result.place
+    return jsonify(
+        {
+            "query": {
+                "q": params.q,
+                "near": params.near or None,
+                "radius_km": params.effective_radius if params.near else None,
+                "category": params.category,
+                "district": params.district,
+                "open_now": params.open_now,
+                "accepting": params.accepting,
+                "language": params.language,
+                "sort": params.effective_sort(),
+            },
+            "place": {"name": place.name, "latitude": place.latitude, "longitude": place.longitude}
+            if place is not None
+            else None,
+            "total_items": result.total,
+            "page": params.page,
+            "per_page": params.per_page,
+            "total_pages": result.pages,
+            "suggestion": result.suggestion,
+            "corrected_from": result.corrected_from,
+            "contents": [
+                {
+                    "service_id": hit.service_id,
+                    "location_id": hit.location_id or None,
+                    "name": hit.name,
+                    "organization_name": hit.org_name,
+                    "taxonomy_term_codes": hit.codes,
+                    "district": hit.district or None,
+                    "latitude": hit.latitude if hit.location_id else None,
+                    "longitude": hit.longitude if hit.location_id else None,
+                    "distance_km": round(hit.distance_km, 3) if hit.distance_km is not None else None,
+                    "accepting_referrals": hit.accepting,
+                    "score": round(hit.score, 4),
+                }
+                for hit in result.hits
+            ],
+        }
+    )
+
+
+@bp.app_context_processor
+def search_helpers():
+    from flask import g
+    from flask_babel import gettext as _
+    from sqlalchemy import select
+
+    from directory.catalog.models import TaxonomyTerm
+    from directory.extensions import db
+    from directory.i18n import select_locale
+
+    def code_label(code: str) -> str:
+        if "term_labels" not in g:
+            g.term_labels = {t.code: t for t in db.session.scalars(select(TaxonomyTerm))}
+        term = g.term_labels.get(code)
+        return term.label(select_locale()) if term else code
+
+    def search_error_message(error: ParamError) -> str:
+        problems = {
+            "q": _("Search words may have at most 200 characters."),
+            "radius_km": _("Enter the radius as a number of kilometres, more than 0 and at most 200."),
+            "category": _("Choose a category from the list."),
+            "district": _("Choose a district from the list."),
+            "language": _("Choose a language from the list."),
+            "sort": _("Choose relevance or distance."),
+            "page": _("The page number is not valid."),
+            "per_page": _("Results per page must be between 1 and 100."),
+            "open_now": _("Tick the box or leave it empty."),
+            "accepting": _("Tick the box or leave it empty."),
+        }
+        return problems.get(error.param, error.message)
+
+    def widen_label(what: str, new_args: dict) -> str:
+        if what == "radius":
+            return _("Search within %(km)s km", km=new_args["radius_km"])
+        labels = {
+            "category": _("Any category"),
+            "district": _("Any district"),
+            "open_now": _("Also closed now"),
+            "accepting": _("Also those not accepting referrals"),
+            "language": _("Any language"),
+            "q": _("All services near here, without the search words"),
+        }
+        return labels[what]
+
+    return {"code_label": code_label, "search_error_message": search_error_message, "widen_label": widen_label}

@@ -1,0 +1,59 @@
+"""Search as the pages and the API use it: parameters in, results (or a clear error) out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from directory.catalog.forms import LANGUAGE_CHOICES
+from directory.catalog.models import TaxonomyTerm
+from directory.catalog.services import local_now
+from directory.extensions import db
+from directory.geo.geocoder import resolve_for_app
+from directory.search.engine import ParamError, SearchParams, SearchResult, parse_params, run_search
+from directory.search.index import get_index, try_catch_up
+from directory.search.models import SearchChange
+from directory.search.synonyms import Synonyms
+
+LANGUAGE_CODES = {code for code, _ in LANGUAGE_CHOICES}
+
+
+def category_codes() -> set[str]:
+    return set(db.session.scalars(select(TaxonomyTerm.code)))
+
+
+@lru_cache(maxsize=4)
+def _synonyms(path: str) -> Synonyms | None:
+    return Synonyms.load(path) if Path(path).exists() else None
+
+
+def synonyms() -> Synonyms | None:
+    return _synonyms(str(Path(current_app.config["SEED_DIR"]) / "synonyms.yaml"))
+
+
+def read_params(args: Mapping[str, str]) -> SearchParams:
+    return parse_params(args, known_categories=category_codes(), known_languages=LANGUAGE_CODES)
+
+
+def ensure_current() -> None:
+    """Apply catalog changes other workers committed since this index last caught up."""
+    index = get_index()
+    latest = db.session.scalar(select(func.max(SearchChange.id))) or 0
+    if latest > index.cursor():
+        try_catch_up()
+
+
+def search(params: SearchParams) -> SearchResult:
+    """Resolve the place, then search. An unresolved place gives an empty result carrying its message."""
+    ensure_current()
+    place = resolve_for_app(params.near) if params.near else None
+    if place is not None and not place.resolved:
+        return SearchResult(params=params, hits=[], total=0, place=place)
+    return run_search(params, search_index=get_index(), synonyms=synonyms(), place=place, now=local_now())
+
+
+__all__ = ["ParamError", "SearchParams", "SearchResult", "read_params", "search"]

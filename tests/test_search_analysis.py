@@ -1,0 +1,198 @@
+"""Search text analysis: mixed Chinese/English tokenizer, stemming, stop words, pinyin keys, synonyms."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh import index
+from whoosh.fields import ID, TEXT, Schema
+from whoosh.qparser import QueryParser
+
+from directory.search.analysis import MixedTokenizer, pinyin_analyzer, pinyin_keys, text_analyzer
+from directory.search.synonyms import DEFAULT_SYNONYMS_PATH, Synonyms
+
+METHADONE = "美沙酮维持治疗门诊（越秀）"
+METHADONE_EN = "Methadone maintenance treatment clinic, Yuexiu"
+
+
+def texts(text: str, **kwargs) -> list[str]:
+    return [t.text for t in text_analyzer()(text, **kwargs)]
+
+
+def test_mixed_text_tokenization():
+    tokens = texts("美沙酮维持治疗门诊 MMT clinic 每日10元 HIV/AIDS 2027年")
+    for word in ["美沙酮", "维持", "治疗", "门诊", "mmt", "clinic", "每日", "10", "元", "hiv", "aids", "2027", "年"]:
+        assert word in tokens
+    # punctuation never becomes a token
+    assert not any(t in tokens for t in ["（", "）", "/", "，", " "])
+
+
+def test_search_mode_subwords_at_index_time_only():
+    index_tokens = texts("艾滋病抗病毒治疗")
+    assert {"艾滋", "艾滋病", "病毒", "抗病毒", "治疗"} <= set(index_tokens)
+    query_tokens = texts("艾滋病抗病毒治疗", mode="query")
+    assert query_tokens == ["艾滋病", "抗病毒", "治疗"]
+
+
+def test_domain_words_stay_whole():
+    assert "社区戒毒" in texts("社区戒毒社区康复工作站", mode="query")
+    assert "社区康复" in texts("社区戒毒社区康复工作站", mode="query")
+    assert "低保" in texts("申请低保", mode="query")
+
+
+def test_char_offsets_match_original_text():
+    text = "口服美沙酮 Methadone Clinics（越秀），ＭＭＴ 20周岁"
+    tokens = [(t.text, t.startchar, t.endchar) for t in MixedTokenizer()(text, chars=True)]
+    assert tokens
+    for token_text, start, end in tokens:
+        original = text[start:end]
+        # full-width letters are normalised to ASCII; everything else is the text itself
+        assert original.translate({cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}) == token_text
+    assert ("美沙酮", 2, 5) in tokens
+    assert ("Methadone", 6, 15) in tokens
+    mmt = text.index("ＭＭＴ")
+    assert ("MMT", mmt, mmt + 3) in tokens
+
+
+def test_char_offsets_after_analysis_and_with_start_char():
+    text = "的 Clinics 与 美沙酮门诊"
+    for t in text_analyzer()(text, chars=True, start_char=100):
+        assert text[t.startchar - 100 : t.endchar - 100].lower().startswith(t.text[:3])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("美沙酮门诊艾滋病戒毒社区 ,.（）abcXYZ019ＭＴ的与")), max_size=40))
+def test_offsets_property(text: str):
+    for t in MixedTokenizer()(text, chars=True):
+        assert 0 <= t.startchar < t.endchar <= len(text)
+        assert text[t.startchar : t.endchar].translate({cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}) == t.text
+
+
+def test_positions_subwords_share_their_words_position():
+    tokens = [(t.text, t.pos) for t in text_analyzer()("艾滋病的检测 and clinics", positions=True)]
+    assert ("艾滋", 0) in tokens and ("艾滋病", 0) in tokens
+    # 的 and "and" are stop words: the remaining words get consecutive positions
+    assert ("检测", 1) in tokens
+    assert ("clinic", 2) in tokens
+
+
+def test_english_stemming_and_chinese_untouched():
+    assert texts("Clinics hospitals services") == ["clinic", "hospit", "servic"]
+    assert texts("Jobs") == texts("job")
+    assert "aids" in texts("AIDS")  # not stemmed to "aid"
+    assert texts("门诊", mode="query") == ["门诊"]
+
+
+def test_stop_words():
+    assert texts("the clinic of the city and 社区的 和 服务", mode="query") == ["clinic", "citi", "社区", "服务"]
+    kept = [(t.text, t.stopped) for t in text_analyzer()("the clinic", removestops=False)]
+    assert kept == [("the", True), ("clinic", False)]
+
+
+def test_analyzer_pickles():
+    analyzer = text_analyzer()
+    restored = pickle.loads(pickle.dumps(analyzer))  # noqa: S301 - our own object
+    assert restored == analyzer
+    assert [t.text for t in restored("Methadone 美沙酮")] == ["methadon", "美沙酮"]
+    assert pickle.loads(pickle.dumps(pinyin_analyzer())) == pinyin_analyzer()  # noqa: S301
+
+
+def test_pinyin_keys():
+    keys = pinyin_keys("美沙酮维持治疗门诊")
+    for key in ["meishatong", "mst", "menzhen", "mz", "meishatongweichizhiliaomenzhen", "mstwczlmz"]:
+        assert key in keys
+    assert len(keys) == len(set(keys))
+    low = pinyin_keys("低保")
+    assert "dibao" in low and "db" in low
+    assert pinyin_keys("Methadone MMT 123") == []
+    assert all(k == k.lower() and k.isascii() for k in pinyin_keys("广州市越秀区禁毒办 HIV"))
+    assert "yinhang" in pinyin_keys("食物银行")  # phrase-aware reading of the heteronym 行
+
+
+def test_pinyin_analyzer():
+    tokens = [t.text for t in pinyin_analyzer()("meishatong MST  menzhen")]
+    assert tokens == ["meishatong", "mst", "menzhen"]
+
+
+@pytest.fixture(scope="module")
+def synonyms() -> Synonyms:
+    return Synonyms.load()
+
+
+def test_synonym_file_has_many_groups(synonyms: Synonyms):
+    assert DEFAULT_SYNONYMS_PATH.is_file()
+    assert len(synonyms) >= 30
+    assert Synonyms.load(DEFAULT_SYNONYMS_PATH) is synonyms  # cached per path
+
+
+def test_synonyms_methadone(synonyms: Synonyms):
+    for query in ["美沙酮", "methadon", "Methadone", "mmt", "MMT"]:
+        expansions = synonyms.expand(query)
+        assert {"美沙酮", "methadon", "mmt"} <= expansions
+    # multi-token members come back as space-joined analyzed tokens
+    assert "美沙酮 维持 治疗" in synonyms.expand("mmt")
+
+
+def test_synonyms_case_and_stem_aware(synonyms: Synonyms):
+    for query in ["Jobs", "job", "employments", "Employment"]:
+        assert "就业" in synonyms.expand(query)
+    assert "job" in synonyms.expand("就业")
+    assert "legal aid" in synonyms.expand("法律援助")
+    assert "法律援助" in synonyms.expand("Legal Aid")
+    assert "hiv" in synonyms.expand("AIDS")
+    assert "hiv" not in synonyms.expand("aid")
+
+
+def test_synonyms_unknown_term(synonyms: Synonyms):
+    assert synonyms.expand("Zebra") == {"zebra"}
+    assert synonyms.expand("  ") == set()
+
+
+def test_synonyms_from_custom_file(tmp_path: Path):
+    path = tmp_path / "syn.yaml"
+    path.write_text("groups:\n  - [Foo Bars, 福, baz]\n", encoding="utf-8")
+    syn = Synonyms.load(path)
+    assert syn.expand("baz") == {"foo bar", "福", "baz"}
+    assert syn.expand("foo bars") == syn.expand("baz")
+
+
+def test_whoosh_index_end_to_end(tmp_path: Path):
+    analyzer = text_analyzer()
+    schema = Schema(
+        id=ID(stored=True, unique=True),
+        text=TEXT(analyzer=analyzer, stored=True),
+        pinyin=TEXT(analyzer=pinyin_analyzer()),
+    )
+    ix = index.create_in(str(tmp_path), schema)
+    docs = {
+        "mmt": f"{METHADONE} {METHADONE_EN}",
+        "dibao": "最低生活保障申请 Minimum living allowance",
+        "legal": "法律援助中心 Legal aid centre",
+    }
+    with ix.writer() as writer:
+        for doc_id, text in docs.items():
+            writer.add_document(id=doc_id, text=text, pinyin=" ".join(pinyin_keys(text)))
+
+    ix = index.open_dir(str(tmp_path))  # schema (with our analyzers) survives pickling
+    with ix.searcher() as searcher:
+
+        def ids(field: str, query: str) -> list[str]:
+            parsed = QueryParser(field, ix.schema).parse(query)
+            return [hit["id"] for hit in searcher.search(parsed)]
+
+        assert ids("text", "美沙酮") == ["mmt"]
+        assert ids("text", "methadone clinics") == ["mmt"]
+        assert ids("text", "门诊") == ["mmt"]
+        assert ids("text", '"维持治疗"') == ["mmt"]  # phrase over consecutive words
+        assert ids("pinyin", "meishatong") == ["mmt"]
+        assert ids("pinyin", "mst") == ["mmt"]
+        assert ids("pinyin", "dibao") == []  # 低保 is not in the text
+        assert ids("pinyin", "zuidi") == ["dibao"]
+        assert ids("text", "aid") == ["legal"]
+
+        hits = searcher.search(QueryParser("text", ix.schema).parse("美沙酮"))
+        assert "美沙酮" in hits[0].highlights("text")
