@@ -30,6 +30,9 @@ seed: db
 test: install translations
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+bench: install translations
+	$(BIN)/python -m bench.search_bench
+
 lint: install
 	$(BIN)/ruff check .
 
