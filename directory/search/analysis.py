@@ -28,6 +28,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
+from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
 from whoosh.analysis import (
@@ -296,6 +297,7 @@ def pinyin_analyzer() -> CompositeAnalyzer:
     return SpaceSeparatedTokenizer() | LowercaseFilter()
 
 
+@lru_cache(maxsize=200_000)
 def _pinyin(word: str) -> tuple[str, str]:
     full = "".join(lazy_pinyin(word, style=Style.NORMAL, errors="ignore")).lower()
     initials = "".join(lazy_pinyin(word, style=Style.FIRST_LETTER, errors="ignore")).lower()
