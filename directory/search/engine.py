@@ -385,7 +385,6 @@ def _top_by_relevance(searcher, query: Query, params: SearchParams) -> tuple[lis
     """Keyword search without a place: Whoosh's top-k by score, one result per service."""
     want = params.page * params.per_page
     results = searcher.search(query, limit=want, collapse="service_id")
-    total = len(results)
     start = (params.page - 1) * params.per_page
     hits = []
     for hit in list(results)[start:want]:
@@ -393,17 +392,17 @@ def _top_by_relevance(searcher, query: Query, params: SearchParams) -> tuple[lis
         found = _hit(fields, hit.score)
         found._description = fields.get("description", "")  # type: ignore[attr-defined]
         hits.append(found)
-    return hits, _collapsed_total(searcher, query, total)
+    return hits, _collapsed_total(searcher, query)
 
 
-def _collapsed_total(searcher, query: Query, matched_docs: int) -> int:
-    """Number of services (not documents) matching: exact via the service_id column."""
-    results = searcher.search(query, limit=None, scored=False, terms=False)
+def _collapsed_total(searcher, query: Query) -> int:
+    """Number of services (not documents) matching, counted through the service_id column."""
+    docnums = searcher.docs_for_query(query)
     reader = searcher.reader()
     if reader.has_column("service_id"):
         column = reader.column_reader("service_id")
-        return len({column[docnum] for docnum in results.docs()})
-    return len({searcher.stored_fields(docnum)["service_id"] for docnum in results.docs()})
+        return len({column[docnum] for docnum in docnums})
+    return len({searcher.stored_fields(docnum)["service_id"] for docnum in docnums})
 
 
 @dataclass
