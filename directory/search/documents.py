@@ -53,36 +53,48 @@ def service_documents(service: Service) -> Iterator[dict]:
     if service.status != "active":
         return
     terms = list(service.taxonomy_terms)
+    labels = _labels(terms)
     names = " ".join(filter(None, [service.name, service.organization.name]))
     pinyin = " ".join(pinyin_keys(names + " " + " ".join(t.name for t in terms)))
+    taxonomy = ",".join(_codes_with_ancestors(terms))
+    languages = ",".join(lang.code for lang in service.languages)
+    weighted = [service.name] * 3 + [service.alternate_name or ""] * 2 + [service.organization.name] + [labels] * 2
     common = {
         "service_id": service.id,
         "name": service.name,
         "alt_name": service.alternate_name or "",
         "org_name": service.organization.name,
         "description": service.description or "",
-        "taxonomy_text": _labels(terms),
-        "taxonomy": ",".join(_codes_with_ancestors(terms)),
+        "taxonomy": taxonomy,
         "codes": ",".join(t.code for t in terms),
         "eligibility": service.eligibility_description or "",
         "pinyin": pinyin,
-        "spell": " ".join(filter(None, [names, service.alternate_name, _labels(terms), pinyin])),
+        "spell": " ".join(filter(None, [names, service.alternate_name, labels, pinyin])),
         "accepting": bool(service.accepting_referrals),
-        "languages": ",".join(lang.code for lang in service.languages),
+        "languages": languages,
         "hours": _hours(service),
     }
+    body = [service.description or "", service.eligibility_description or ""]
+
+    def document(doc_id: str, location_id: str, district: str, address: str) -> dict:
+        flags = f"{taxonomy}|{district}|{int(bool(service.accepting_referrals))}|{languages}"
+        return {
+            **common,
+            "doc_id": doc_id,
+            "location_id": location_id,
+            "district": district,
+            "address": address,
+            "all": "\n".join([*weighted, address, *body]),
+            "filter_col": flags.encode("utf-8"),
+        }
+
     locations = [loc for loc in service.locations if loc.active]
     if not locations:
-        yield {**common, "doc_id": f"{service.id}:-", "location_id": "", "district": "", "address": ""}
+        yield document(f"{service.id}:-", "", "", "")
         return
     for loc in locations:
-        doc = {
-            **common,
-            "doc_id": f"{service.id}:{loc.id}",
-            "location_id": loc.id,
-            "district": loc.district,
-            "address": " ".join(filter(None, [loc.district, loc.address_1, loc.name])),
-        }
+        address = " ".join(filter(None, [loc.district, loc.address_1, loc.name]))
+        doc = document(f"{service.id}:{loc.id}", loc.id, loc.district, address)
         if loc.latitude is not None and loc.longitude is not None:
             doc["lat"] = doc["lat_col"] = float(loc.latitude)
             doc["lon"] = doc["lon_col"] = float(loc.longitude)

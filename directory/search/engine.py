@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 
 from markupsafe import Markup, escape
 from whoosh import highlight
-from whoosh.query import And, Every, NumericRange, Or, Phrase, Query, Term
+from whoosh.query import And, ConstantScoreQuery, Every, Or, Query, Term
 
 from directory.catalog.hours import is_open_at
 from directory.catalog.models import DISTRICTS
@@ -24,9 +24,10 @@ from directory.geo.distance import bounding_box, distance_km
 from directory.geo.geocoder import GeoResult
 from directory.search.analysis import text_analyzer
 from directory.search.index import SearchIndex
+from directory.search.spatial import DocSet, grid_for, leaves, segment_key
 from directory.search.synonyms import Synonyms
 
-TEXT_FIELDS = ("name", "alt_name", "org_name", "description", "taxonomy_text", "address", "eligibility")
+TEXT_FIELDS = ("all",)
 SORTS = ("relevance", "distance")
 MAX_PER_PAGE = 100
 MAX_RADIUS_KM = 200.0
@@ -157,6 +158,7 @@ class SearchResult:
     place: GeoResult | None = None
     suggestion: str | None = None
     corrected_from: str | None = None
+    total_is_estimate: bool = False
 
     @property
     def pages(self) -> int:
@@ -179,7 +181,9 @@ def _alternatives(token: str, synonyms: Synonyms | None) -> Query:
     for form in sorted(forms):
         words = form.split() if isinstance(form, str) else list(form)
         for fieldname in TEXT_FIELDS:
-            terms.append(Term(fieldname, words[0]) if len(words) == 1 else Phrase(fieldname, words))
+            # A several-word synonym ("legal aid", 心理 咨询) needs all its words; a phrase match
+            # would be stricter but costs far more than it adds here.
+            terms.append(Term(fieldname, words[0]) if len(words) == 1 else And([Term(fieldname, w) for w in words]))
     return Or(terms)
 
 
@@ -200,25 +204,6 @@ def text_query(q: str, synonyms: Synonyms | None) -> Query | None:
     if not clauses:
         return None
     return And(clauses) if len(clauses) > 1 else clauses[0]
-
-
-def filter_query(params: SearchParams, box: tuple[float, float, float, float] | None) -> Query | None:
-    parts: list[Query] = []
-    if params.category:
-        parts.append(Term("taxonomy", params.category))
-    if params.district:
-        parts.append(Term("district", params.district))
-    if params.accepting:
-        parts.append(Term("accepting", True))
-    if params.language:
-        parts.append(Term("languages", params.language))
-    if box is not None:
-        min_lat, max_lat, min_lon, max_lon = box
-        parts.append(NumericRange("lat", min_lat, max_lat))
-        parts.append(NumericRange("lon", min_lon, max_lon))
-    if not parts:
-        return None
-    return And(parts) if len(parts) > 1 else parts[0]
 
 
 # --- distances -----------------------------------------------------------------------------------
@@ -348,25 +333,24 @@ def run_search(
 ) -> SearchResult:
     """Run one search. ``place`` is the resolved ``near`` point (None when no place was given)."""
     origin = place.point if place is not None and place.resolved else None
-    radius = params.effective_radius
-    box = bounding_box(origin[0], origin[1], radius) if origin else None
     text_q = text_query(params.q, synonyms) if params.q else None
-    base = text_q if text_q is not None else Every()
-    filt = filter_query(params, box)
-    query = And([base, filt]) if filt is not None else base
 
     with search_index.searcher() as searcher:
         if searcher.doc_count() == 0:
             return SearchResult(params=params, hits=[], total=0, place=place)
-        if origin is None and not params.open_now and params.effective_sort() == "relevance":
-            hits, total = _top_by_relevance(searcher, query, params)
+        estimated = False
+        if origin is not None:
+            ranked, total = _near(searcher, text_q, params, origin, now)
+        elif text_q is not None and not params.open_now:
+            ranked, total, estimated = _top_by_relevance(searcher, text_q, params)
         else:
-            hits, total = _all_ranked(searcher, query, params, origin, radius, now)
-        suggestion = None
-        if params.q and total == 0:
-            suggestion = _suggest(searcher, params.q)
+            ranked, total = _everything(searcher, text_q, params, now)
+        hits = _page_hits(searcher, ranked, params, origin)
+        suggestion = _suggest(searcher, params.q) if params.q and total == 0 else None
 
-    result = SearchResult(params=params, hits=hits, total=total, place=place, suggestion=suggestion)
+    result = SearchResult(
+        params=params, hits=hits, total=total, place=place, suggestion=suggestion, total_is_estimate=estimated
+    )
     if total == 0 and suggestion and suggestion != params.q:
         corrected = run_search(
             replace(params, q=suggestion), search_index=search_index, synonyms=synonyms, place=place, now=now
@@ -381,111 +365,185 @@ def run_search(
     return result
 
 
-def _top_by_relevance(searcher, query: Query, params: SearchParams) -> tuple[list[Hit], int]:
-    """Keyword search without a place: Whoosh's top-k by score, one result per service."""
-    want = params.page * params.per_page
-    results = searcher.search(query, limit=want, collapse="service_id")
-    start = (params.page - 1) * params.per_page
-    hits = []
-    for hit in list(results)[start:want]:
-        fields = hit.fields()
-        found = _hit(fields, hit.score)
-        found._description = fields.get("description", "")  # type: ignore[attr-defined]
-        hits.append(found)
-    return hits, _collapsed_total(searcher, query)
+@dataclass
+class _Candidate:
+    docnum: int  # global document number in the searcher
+    score: float = 0.0
+    km: float | None = None
+    exact: bool = False
+    lat: float = 0.0
+    lon: float = 0.0
 
 
-def _collapsed_total(searcher, query: Query) -> int:
-    """Number of services (not documents) matching, counted through the service_id column."""
-    docnums = searcher.docs_for_query(query)
+def _matches_filters(flags: bytes, params: SearchParams) -> bool:
+    taxonomy, district, accepting, languages = flags.decode("utf-8").split("|")
+    if params.category and params.category not in taxonomy.split(","):
+        return False
+    if params.district and params.district != district:
+        return False
+    if params.accepting and accepting != "1":
+        return False
+    return not (params.language and params.language not in languages.split(","))
+
+
+def _near(searcher, text_q, params: SearchParams, origin, now) -> tuple[list[_Candidate], int]:
+    """Candidates from the per-segment grids inside the radius, filtered, then (with words) matched."""
+    radius = params.effective_radius
+    box = bounding_box(origin[0], origin[1], radius)
+    candidates: dict[int, _Candidate] = {}
+    by_segment: dict[str, list[int]] = {}
+    for reader, offset in leaves(searcher):
+        grid = grid_for(reader)
+        flags_col = reader.column_reader("filter_col") if reader.has_column("filter_col") else None
+        deleted = reader.has_deletions()
+        local_docs = []
+        for docnum, lat, lon in grid.within_box(*box):
+            if deleted and reader.is_deleted(docnum):
+                continue
+            km = great_circle_km(origin[0], origin[1], lat, lon)
+            if km > radius * (1 + EXACT_MARGIN):
+                continue
+            candidate = _Candidate(offset + docnum, km=km, lat=lat, lon=lon)
+            if km >= radius * (1 - EXACT_MARGIN):  # near the edge: decide with the exact distance
+                candidate.km, candidate.exact = distance_km(origin[0], origin[1], lat, lon), True
+                if candidate.km > radius:
+                    continue
+            if flags_col is not None and not _matches_filters(flags_col[docnum], params):
+                continue
+            candidates[offset + docnum] = candidate
+            local_docs.append(docnum)
+        if local_docs:
+            by_segment[segment_key(reader)] = local_docs
+
+    if text_q is not None and candidates:
+        results = searcher.search(And([text_q, DocSet(by_segment)]), limit=None)
+        matched = []
+        for score, docnum in results.top_n:
+            candidate = candidates[docnum]
+            candidate.score = score
+            matched.append(candidate)
+        pool = matched
+    else:
+        pool = list(candidates.values())
+    if params.open_now:
+        pool = [c for c in pool if open_from_stored(searcher.stored_fields(c.docnum).get("hours"), now)]
+
+    by_distance = params.effective_sort() == "distance" or text_q is None
+    if by_distance:
+        pool.sort(key=lambda c: (c.km, -c.score))
+    else:
+        pool.sort(key=lambda c: (-c.score, c.km))
+    ranked = _one_per_service(searcher, pool)
+    if by_distance:
+        _settle_page_order(ranked, params, origin)
+    return ranked, len(ranked)
+
+
+def _settle_page_order(ranked: list[_Candidate], params: SearchParams, origin) -> None:
+    """Exact order up to the page's end: approximate and exact distances differ by less than
+    EXACT_MARGIN, so only candidates within that margin of the page's last one can change places."""
+    end = params.page * params.per_page
+    if not ranked[:end]:
+        return
+    limit_km = ranked[min(end, len(ranked)) - 1].km * (1 + EXACT_MARGIN)
+    cut = end
+    while cut < len(ranked) and ranked[cut].km <= limit_km:
+        cut += 1
+    for candidate in ranked[:cut]:
+        if not candidate.exact:
+            candidate.km, candidate.exact = distance_km(origin[0], origin[1], candidate.lat, candidate.lon), True
+    ranked[:cut] = sorted(ranked[:cut], key=lambda c: (c.km, -c.score))
+
+
+def _one_per_service(searcher, pool: list[_Candidate]) -> list[_Candidate]:
+    """Keep each service's best-ranked document (its nearest or best-matching location)."""
+    service_of = _service_column(searcher)
+    seen: set[str] = set()
+    kept = []
+    for candidate in pool:
+        service_id = service_of(candidate.docnum)
+        if service_id not in seen:
+            seen.add(service_id)
+            kept.append(candidate)
+    return kept
+
+
+def _service_column(searcher):
     reader = searcher.reader()
     if reader.has_column("service_id"):
         column = reader.column_reader("service_id")
-        return len({column[docnum] for docnum in docnums})
-    return len({searcher.stored_fields(docnum)["service_id"] for docnum in docnums})
+        return lambda docnum: column[docnum]
+    return lambda docnum: searcher.stored_fields(docnum)["service_id"]
 
 
-@dataclass
-class _Candidate:
-    docnum: int
-    score: float
-    km: float | None = None
-    exact: bool = False
+def _filter_terms(params: SearchParams) -> Query | None:
+    parts: list[Query] = []
+    if params.category:
+        parts.append(Term("taxonomy", params.category))
+    if params.district:
+        parts.append(Term("district", params.district))
+    if params.accepting:
+        parts.append(Term("accepting", True))
+    if params.language:
+        parts.append(Term("languages", params.language))
+    if not parts:
+        return None
+    return ConstantScoreQuery(And(parts) if len(parts) > 1 else parts[0], 0.0)
 
 
-def _all_ranked(searcher, query: Query, params, origin, radius, now) -> tuple[list[Hit], int]:
-    """Every candidate ranked: by distance, or by relevance with distance breaking ties."""
-    results = searcher.search(query, limit=None, scored=bool(params.q), terms=False)
-    reader = searcher.reader()
-    lat_col, lon_col = reader.column_reader("lat_col"), reader.column_reader("lon_col")
+def _top_by_relevance(searcher, text_q: Query, params: SearchParams) -> tuple[list[_Candidate], int, bool]:
+    """Words without a place: Whoosh's top-k by score (it skips blocks that cannot make the top),
+    widened until the page is full of distinct services. The total is exact when every match was
+    collected, otherwise counted from the matching documents."""
+    filt = _filter_terms(params)
+    query = And([text_q, filt]) if filt is not None else text_q
+    want = params.page * params.per_page
+    limit = want * 2 + 10
+    while True:
+        results = searcher.search(query, limit=limit, terms=False)
+        pool = [_Candidate(docnum, score=score) for score, docnum in results.top_n]
+        ranked = _one_per_service(searcher, pool)
+        exhaustive = results.scored_length() < limit
+        if len(ranked) >= want or exhaustive:
+            break
+        limit *= 4
+    if exhaustive:
+        return ranked, len(ranked), False
+    # Counting every match of a broad query costs more than the search itself: estimate it from the
+    # documents Whoosh expects to match, scaled by the documents-per-service ratio of what was collected.
+    ratio = len(ranked) / max(1, len(pool))
+    return ranked, max(len(ranked), round(results.estimated_length() * ratio)), True
 
-    def settle(candidate: _Candidate) -> None:
-        if not candidate.exact:
-            candidate.km = distance_km(origin[0], origin[1], lat_col[candidate.docnum], lon_col[candidate.docnum])
-            candidate.exact = True
 
-    candidates: list[_Candidate] = []
-    for score, docnum in results.top_n:
-        candidate = _Candidate(docnum, score or 0.0)
-        if origin is not None:
-            lat, lon = lat_col[docnum], lon_col[docnum]
-            if not lat and not lon:  # a service without a location has no distance
-                continue
-            candidate.km = great_circle_km(origin[0], origin[1], lat, lon)
-            if candidate.km > radius * (1 + EXACT_MARGIN):
-                continue
-            if candidate.km >= radius * (1 - EXACT_MARGIN):  # near the edge: decide exactly
-                settle(candidate)
-                if candidate.km > radius:
-                    continue
-        candidates.append(candidate)
-
-    stored = searcher.stored_fields
+def _everything(searcher, text_q, params: SearchParams, now) -> tuple[list[_Candidate], int]:
+    """No place and no ranking by words (browsing by filters, or open now): all matches."""
+    filt = _filter_terms(params)
+    parts = [q for q in (text_q, filt) if q is not None]
+    query = (And(parts) if len(parts) > 1 else parts[0]) if parts else Every()
+    results = searcher.search(query, limit=None, scored=text_q is not None, terms=False)
+    pool = [_Candidate(docnum, score=score or 0.0) for score, docnum in results.top_n]
     if params.open_now:
-        candidates = [c for c in candidates if open_from_stored(stored(c.docnum).get("hours"), now)]
+        pool = [c for c in pool if open_from_stored(searcher.stored_fields(c.docnum).get("hours"), now)]
+    pool.sort(key=lambda c: -c.score)
+    ranked = _one_per_service(searcher, pool)
+    return ranked, len(ranked)
 
-    by_distance = origin is not None and (params.effective_sort() == "distance" or not params.q)
-    if by_distance:
-        candidates.sort(key=lambda c: (c.km, -c.score))
-    else:
-        candidates.sort(key=lambda c: (-c.score, c.km if c.km is not None else 0.0))
 
-    service_col = reader.column_reader("service_id") if reader.has_column("service_id") else None
-    seen: set[str] = set()
-    ranked: list[_Candidate] = []
-    for candidate in candidates:  # one per service: its best-ranked location
-        service_id = service_col[candidate.docnum] if service_col else stored(candidate.docnum)["service_id"]
-        if service_id not in seen:
-            seen.add(service_id)
-            ranked.append(candidate)
-    total = len(ranked)
+def _page_hits(searcher, ranked: list[_Candidate], params: SearchParams, origin) -> list[Hit]:
     start, end = (params.page - 1) * params.per_page, params.page * params.per_page
-
-    if by_distance and ranked[:end]:
-        # Exact order up to the page's end: approximate and exact distances differ by less than
-        # EXACT_MARGIN, so only candidates within that margin of the page's last one can move.
-        limit_km = ranked[min(end, total) - 1].km * (1 + EXACT_MARGIN)
-        cut = end
-        while cut < total and ranked[cut].km <= limit_km:
-            cut += 1
-        window = ranked[:cut]
-        for candidate in window:
-            settle(candidate)
-        window.sort(key=lambda c: (c.km, -c.score))
-        ranked[:cut] = window
-
     hits = []
     for candidate in ranked[start:end]:
-        fields = stored(candidate.docnum)
+        fields = searcher.stored_fields(candidate.docnum)
         hit = _hit(fields, candidate.score)
         if origin is not None:
-            settle(candidate)
+            if not candidate.exact:
+                candidate.km = distance_km(origin[0], origin[1], candidate.lat, candidate.lon)
             hit.distance_km = candidate.km
         hit._description = fields.get("description", "")  # type: ignore[attr-defined]
         if params.open_now:
             hit.open_now = True
         hits.append(hit)
-    return hits, total
+    return hits
 
 
 def _suggest(searcher, q: str) -> str | None:
@@ -494,7 +552,8 @@ def _suggest(searcher, q: str) -> str | None:
     for chunk in q.split():
         best = None
         if searcher.search(text_query(chunk, None) or Every(), limit=1).scored_length() == 0:
-            found = searcher.suggest("spell", chunk.lower(), limit=1, maxdist=1 if len(chunk) <= 4 else 2)
+            # prefix=1: candidates share the first character, which keeps the term scan short.
+            found = searcher.suggest("spell", chunk.lower(), limit=1, maxdist=1 if len(chunk) <= 4 else 2, prefix=1)
             best = found[0] if found else None
         if best:
             changed = True

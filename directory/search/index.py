@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -29,36 +30,39 @@ from directory.search.documents import service_documents
 from directory.search.models import SearchChange
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CURSOR_FILE = "lianjie-cursor.json"
 _local = threading.local()
 
 
 def make_schema() -> fields.Schema:
-    text = text_analyzer()
+    """One analyzed text field (``all``) carries every searchable word; names are repeated in it so
+    that a match in a name weighs more. Display fields are stored only. The ``*_col`` columns let the
+    search read coordinates and filter values per document without loading stored fields."""
     return fields.Schema(
         doc_id=fields.ID(unique=True, stored=True),
         service_id=fields.ID(stored=True, sortable=True),
-        location_id=fields.ID(stored=True),
-        name=fields.TEXT(analyzer=text, stored=True, field_boost=3.0),
-        alt_name=fields.TEXT(analyzer=text, stored=True, field_boost=2.0),
-        org_name=fields.TEXT(analyzer=text, stored=True, field_boost=1.5),
-        description=fields.TEXT(analyzer=text, stored=True),
-        taxonomy_text=fields.TEXT(analyzer=text, field_boost=2.0),
-        taxonomy=fields.KEYWORD(commas=True, stored=True),
-        codes=fields.KEYWORD(commas=True, stored=True),
-        district=fields.ID(stored=True),
-        address=fields.TEXT(analyzer=text, stored=True),
-        eligibility=fields.TEXT(analyzer=text, stored=True),
-        pinyin=fields.TEXT(analyzer=pinyin_analyzer(), field_boost=2.0),
+        location_id=fields.STORED,
+        all=fields.TEXT(analyzer=text_analyzer()),
+        pinyin=fields.TEXT(analyzer=pinyin_analyzer()),
         spell=fields.TEXT(analyzer=spelling_analyzer()),  # only for suggestions, never searched
-        lat=fields.NUMERIC(float, bits=64, stored=True),
-        lon=fields.NUMERIC(float, bits=64, stored=True),
-        # The same coordinates as plain double columns: distances read them without stored fields.
+        name=fields.STORED,
+        alt_name=fields.STORED,
+        org_name=fields.STORED,
+        description=fields.STORED,
+        address=fields.STORED,
+        eligibility=fields.STORED,
+        taxonomy=fields.KEYWORD(commas=True),
+        codes=fields.STORED,
+        district=fields.ID(stored=True),
+        accepting=fields.BOOLEAN(stored=True),
+        languages=fields.KEYWORD(commas=True),
+        lat=fields.STORED,
+        lon=fields.STORED,
         lat_col=fields.COLUMN(columns.NumericColumn("d", default=0.0)),
         lon_col=fields.COLUMN(columns.NumericColumn("d", default=0.0)),
-        accepting=fields.BOOLEAN(stored=True),
-        languages=fields.KEYWORD(commas=True, stored=True),
+        # "taxonomy codes with ancestors|district|accepting 0/1|language codes", for filtering geo candidates
+        filter_col=fields.COLUMN(columns.VarBytesColumn()),
         hours=fields.STORED,
     )
 
@@ -74,6 +78,14 @@ class SearchIndex:
             index.create_in(self.path, make_schema())
             self._write_cursor(0)
         self.ix = index.open_dir(self.path)
+
+    @property
+    def needs_rebuild(self) -> bool:
+        """True when the index on disk was built with another schema than this code's."""
+        try:
+            return json.loads((self.path / CURSOR_FILE).read_text()).get("schema") != SCHEMA_VERSION
+        except (OSError, ValueError):
+            return True
 
     # --- cursor: the last outbox row this index has applied ------------------------------------
 
@@ -132,15 +144,17 @@ class SearchIndex:
                 writer.add_document(**doc)
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None, batch: int = 500) -> int:
-        """Rebuild the whole index from the database. Returns the number of documents."""
+        """Rebuild the whole index from the database, with the current schema. Returns the number of
+        documents. The new index is built beside the old one and swapped in when complete, so searches
+        never see a half-built index."""
         latest = db.session.scalar(select(func.max(SearchChange.id))) or 0
         ids = list(db.session.scalars(select(Service.id).order_by(Service.id)))
-        writer = self.ix.writer(timeout=self.lock_timeout * 5, procs=1, limitmb=256)
+        fresh = self.path.with_name(self.path.name + ".rebuild")
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir(parents=True)
+        writer = index.create_in(fresh, make_schema()).writer(limitmb=256)
         count = 0
         try:
-            # Start from an empty index in the same commit, so searches never see a half-built one.
-            from whoosh.writing import CLEAR
-
             for start in range(0, len(ids), batch):
                 for service in load_services(ids[start : start + batch]):
                     for doc in service_documents(service):
@@ -149,10 +163,16 @@ class SearchIndex:
                 db.session.expire_all()
                 if progress:
                     progress(min(start + batch, len(ids)), len(ids))
-            writer.commit(mergetype=CLEAR)
+            writer.commit()
         except BaseException:
             writer.cancel()
+            shutil.rmtree(fresh, ignore_errors=True)
             raise
+        old = self.path.with_name(self.path.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(self.path, old)
+        os.replace(fresh, self.path)
+        shutil.rmtree(old, ignore_errors=True)
         self._write_cursor(latest)
         self.ix = index.open_dir(self.path)
         return count
@@ -225,7 +245,11 @@ def get_index(app=None) -> SearchIndex:
     if cache is None:
         cache = _local.indexes = {}
     if path not in cache:
-        cache[path] = SearchIndex(path, lock_timeout=app.config.get("SEARCH_LOCK_TIMEOUT", 2.0))
+        search_index = SearchIndex(path, lock_timeout=app.config.get("SEARCH_LOCK_TIMEOUT", 2.0))
+        if search_index.needs_rebuild:
+            log.warning("search index at %s has an old schema; rebuilding it from the database", path)
+            search_index.rebuild()
+        cache[path] = search_index
     return cache[path]
 
 

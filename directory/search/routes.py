@@ -90,6 +90,7 @@ def search_api():
             if place is not None
             else None,
             "total_items": result.total,
+            "total_is_estimate": result.total_is_estimate,
             "page": params.page,
             "per_page": params.per_page,
             "total_pages": result.pages,
