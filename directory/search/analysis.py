@@ -128,14 +128,23 @@ def ensure_jieba():
     return jieba
 
 
-def _segment(run: str, subwords: bool) -> Iterator[tuple[str, int, int, bool]]:
-    """Segment a CJK run: yields (word, start, end, is_subword), sub-words before the word they belong to.
+def _segment(run: str, subwords: bool) -> tuple[tuple[str, int, int, bool], ...]:
+    """Segment a CJK run: (word, start, end, is_subword) tuples, sub-words before the word they belong to.
 
     Sub-words are the in-dictionary 2- and 3-character grams that ``jieba.cut_for_search`` adds.
+    Listings repeat many phrases (携带身份证, 街道办事处 …), so segmentations are memoised.
     """
-    jieba = ensure_jieba()
+    ensure_jieba()
+    return _segment_cached(run, subwords)
+
+
+@lru_cache(maxsize=200_000)
+def _segment_cached(run: str, subwords: bool) -> tuple[tuple[str, int, int, bool], ...]:
+    import jieba
+
     freq = jieba.dt.FREQ
-    for word, start, end in jieba.tokenize(run):
+    pieces: list[tuple[str, int, int, bool]] = []
+    for word, start, end in jieba.tokenize(run, HMM=False):  # the dictionary only: faster, repeatable
         if subwords:
             n = len(word)
             for size in (2, 3):
@@ -143,8 +152,9 @@ def _segment(run: str, subwords: bool) -> Iterator[tuple[str, int, int, bool]]:
                     for i in range(n - size + 1):
                         gram = word[i : i + size]
                         if freq.get(gram):
-                            yield gram, start + i, start + i + size, True
-        yield word, start, end, False
+                            pieces.append((gram, start + i, start + i + size, True))
+        pieces.append((word, start, end, False))
+    return tuple(pieces)
 
 
 def cjk_words(text: str, subwords: bool = True) -> list[str]:

@@ -373,6 +373,7 @@ class _Candidate:
     exact: bool = False
     lat: float = 0.0
     lon: float = 0.0
+    service_id: str = ""
 
 
 def _matches_filters(flags: bytes, params: SearchParams) -> bool:
@@ -429,11 +430,7 @@ def _near(searcher, text_q, params: SearchParams, origin, now) -> tuple[list[_Ca
         pool = [c for c in pool if open_from_stored(searcher.stored_fields(c.docnum).get("hours"), now)]
 
     by_distance = params.effective_sort() == "distance" or text_q is None
-    if by_distance:
-        pool.sort(key=lambda c: (c.km, -c.score))
-    else:
-        pool.sort(key=lambda c: (-c.score, c.km))
-    ranked = _one_per_service(searcher, pool)
+    ranked = _one_per_service(searcher, pool, by_distance)
     if by_distance:
         _settle_page_order(ranked, params, origin)
     return ranked, len(ranked)
@@ -452,16 +449,25 @@ def _settle_page_order(ranked: list[_Candidate], params: SearchParams, origin) -
     for candidate in ranked[:cut]:
         if not candidate.exact:
             candidate.km, candidate.exact = distance_km(origin[0], origin[1], candidate.lat, candidate.lon), True
-    ranked[:cut] = sorted(ranked[:cut], key=lambda c: (c.km, -c.score))
+    ranked[:cut] = sorted(ranked[:cut], key=lambda c: (c.km, -round(c.score, 9), c.service_id))
 
 
-def _one_per_service(searcher, pool: list[_Candidate]) -> list[_Candidate]:
-    """Keep each service's best-ranked document (its nearest or best-matching location)."""
+def _one_per_service(searcher, pool: list[_Candidate], by_distance: bool = False) -> list[_Candidate]:
+    """Keep each service's best-ranked document (its nearest or best-matching location).
+
+    Ties are broken by service id, so the order never depends on how documents fell into segments.
+    """
     service_of = _service_column(searcher)
+    for candidate in pool:
+        candidate.service_id = service_of(candidate.docnum)
+    if by_distance:
+        pool.sort(key=lambda c: (c.km, -round(c.score, 9), c.service_id))
+    else:
+        pool.sort(key=lambda c: (-round(c.score, 9), c.km if c.km is not None else 0.0, c.service_id))
     seen: set[str] = set()
     kept = []
     for candidate in pool:
-        service_id = service_of(candidate.docnum)
+        service_id = candidate.service_id
         if service_id not in seen:
             seen.add(service_id)
             kept.append(candidate)
@@ -524,7 +530,6 @@ def _everything(searcher, text_q, params: SearchParams, now) -> tuple[list[_Cand
     pool = [_Candidate(docnum, score=score or 0.0) for score, docnum in results.top_n]
     if params.open_now:
         pool = [c for c in pool if open_from_stored(searcher.stored_fields(c.docnum).get("hours"), now)]
-    pool.sort(key=lambda c: -c.score)
     ranked = _one_per_service(searcher, pool)
     return ranked, len(ranked)
 

@@ -30,7 +30,7 @@ from directory.search.documents import service_documents
 from directory.search.models import SearchChange
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CURSOR_FILE = "lianjie-cursor.json"
 _local = threading.local()
 
@@ -43,9 +43,10 @@ def make_schema() -> fields.Schema:
         doc_id=fields.ID(unique=True, stored=True),
         service_id=fields.ID(stored=True, sortable=True),
         location_id=fields.STORED,
-        all=fields.TEXT(analyzer=text_analyzer()),
-        pinyin=fields.TEXT(analyzer=pinyin_analyzer()),
-        spell=fields.TEXT(analyzer=spelling_analyzer()),  # only for suggestions, never searched
+        # No positions (phrase=False): queries never ask for phrases, and postings stay small.
+        all=fields.TEXT(analyzer=text_analyzer(), phrase=False),
+        pinyin=fields.TEXT(analyzer=pinyin_analyzer(), phrase=False),
+        spell=fields.TEXT(analyzer=spelling_analyzer(), phrase=False),  # only for suggestions, never searched
         name=fields.STORED,
         alt_name=fields.STORED,
         org_name=fields.STORED,
@@ -152,7 +153,8 @@ class SearchIndex:
         fresh = self.path.with_name(self.path.name + ".rebuild")
         shutil.rmtree(fresh, ignore_errors=True)
         fresh.mkdir(parents=True)
-        writer = index.create_in(fresh, make_schema()).writer(limitmb=256)
+        procs = max(1, min(os.cpu_count() or 1, 4))
+        writer = index.create_in(fresh, make_schema()).writer(procs=procs, multisegment=procs > 1, limitmb=128)
         count = 0
         try:
             for start in range(0, len(ids), batch):
