@@ -29,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from directory.catalog.models import DISTRICTS
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED_DIR = ROOT / "seed_data"
 
@@ -39,19 +41,7 @@ GZ_JITTER_KM = 1.5
 CITY_JITTER_KM = 15.0
 KM_PER_DEG_LAT = 111.32
 
-GZ_DISTRICTS = [
-    "越秀区",
-    "荔湾区",
-    "海珠区",
-    "天河区",
-    "白云区",
-    "黄埔区",
-    "番禺区",
-    "花都区",
-    "南沙区",
-    "从化区",
-    "增城区",
-]
+GZ_DISTRICTS = list(DISTRICTS)
 
 # Other Guangdong prefecture-level cities: (name, pinyin, approximate centre lat, lon, weight ~ population).
 OTHER_CITIES: list[tuple[str, str, float, float, float]] = [

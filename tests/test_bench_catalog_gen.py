@@ -11,22 +11,11 @@ import pytest
 import yaml
 
 from bench.catalog_gen import dump_jsonl, generate_catalog, generate_queries, main
+from directory.catalog.models import DISTRICTS
 
 ROOT = Path(__file__).resolve().parent.parent
 N = 2000
-GZ_DISTRICTS = {
-    "越秀区",
-    "荔湾区",
-    "海珠区",
-    "天河区",
-    "白云区",
-    "黄埔区",
-    "番禺区",
-    "花都区",
-    "南沙区",
-    "从化区",
-    "增城区",
-}
+GZ_DISTRICTS = set(DISTRICTS)
 SERVICE_KEYS = {
     "key", "organization", "name", "alternate_name", "description", "taxonomy", "status",
     "eligibility_description", "application_process", "fees_description", "accepting_referrals", "languages",

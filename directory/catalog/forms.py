@@ -30,7 +30,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from directory.catalog.models import DISTRICTS, SERVICE_STATUSES, WEEKDAYS
+from directory.catalog.models import DISTRICTS, SERVICE_FIELDS, SERVICE_STATUSES, WEEKDAYS
 
 LANGUAGE_CHOICES = [
     ("zh", _l("Mandarin")),
@@ -98,25 +98,7 @@ class ServiceForm(FlaskForm):
             raise ValidationError(_l("The maximum age must not be below the minimum age."))
 
     def values(self) -> dict:
-        data = {
-            name: getattr(self, name).data
-            for name in (
-                "name",
-                "alternate_name",
-                "description",
-                "status",
-                "application_process",
-                "fees_description",
-                "eligibility_description",
-                "minimum_age",
-                "maximum_age",
-                "accepting_referrals",
-                "capacity_note",
-                "alert",
-                "url",
-                "email",
-            )
-        }
+        data = {name: getattr(self, name).data for name in SERVICE_FIELDS}
         for name, value in data.items():
             if isinstance(value, str):
                 data[name] = value.strip() or None

@@ -23,6 +23,23 @@ from directory.extensions import db
 from directory.models_base import UTCDateTime, new_id, utcnow
 
 SERVICE_STATUSES = ("active", "inactive", "defunct", "temporarily closed")
+# The service fields an agency edits directly (collections such as locations are handled apart).
+SERVICE_FIELDS = (
+    "name",
+    "alternate_name",
+    "description",
+    "status",
+    "application_process",
+    "fees_description",
+    "eligibility_description",
+    "minimum_age",
+    "maximum_age",
+    "accepting_referrals",
+    "capacity_note",
+    "alert",
+    "url",
+    "email",
+)
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 DISTRICTS = (
     "越秀区",

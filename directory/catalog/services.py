@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from directory.catalog.hours import describe_hours, is_open_at
 from directory.catalog.models import (
+    SERVICE_FIELDS,
     ChangeRecord,
     Language,
     Location,
@@ -29,22 +30,6 @@ from directory.catalog.models import (
 )
 from directory.extensions import db
 
-SERVICE_FIELDS = (
-    "name",
-    "alternate_name",
-    "description",
-    "status",
-    "application_process",
-    "fees_description",
-    "eligibility_description",
-    "minimum_age",
-    "maximum_age",
-    "accepting_referrals",
-    "capacity_note",
-    "alert",
-    "url",
-    "email",
-)
 LOCATION_FIELDS = (
     "name",
     "district",

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 
+import numpy as np
 from markupsafe import Markup, escape
 from whoosh import highlight
 from whoosh.query import And, ConstantScoreQuery, Every, Or, Query, Term
@@ -24,15 +25,14 @@ from directory.geo.distance import bounding_box, distance_km
 from directory.geo.geocoder import GeoResult
 from directory.search.analysis import text_analyzer
 from directory.search.index import SearchIndex
-from directory.search.spatial import DocSet, grid_for, leaves, segment_key
+from directory.search.spatial import DocSet, grid_for, leaves, local_km, segment_key, service_id_of
 from directory.search.synonyms import Synonyms
 
 TEXT_FIELDS = ("all",)
 SORTS = ("relevance", "distance")
 MAX_PER_PAGE = 100
 MAX_RADIUS_KM = 200.0
-EARTH_RADIUS_KM = 6371.0088
-EXACT_MARGIN = 0.006  # great-circle vs geodesic differ by < 0.6 %
+EXACT_MARGIN = 0.01  # the local flat-earth distance is well within 1 % of geodesic at these ranges
 
 
 class ParamError(ValueError):
@@ -206,16 +206,6 @@ def text_query(q: str, synonyms: Synonyms | None) -> Query | None:
     return And(clauses) if len(clauses) > 1 else clauses[0]
 
 
-# --- distances -----------------------------------------------------------------------------------
-
-
-def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
 # --- open now ------------------------------------------------------------------------------------
 
 
@@ -376,64 +366,94 @@ class _Candidate:
     service_id: str = ""
 
 
-def _matches_filters(flags: bytes, params: SearchParams) -> bool:
-    taxonomy, district, accepting, languages = flags.decode("utf-8").split("|")
-    if params.category and params.category not in taxonomy.split(","):
-        return False
-    if params.district and params.district != district:
-        return False
-    if params.accepting and accepting != "1":
-        return False
-    return not (params.language and params.language not in languages.split(","))
-
-
 def _near(searcher, text_q, params: SearchParams, origin, now) -> tuple[list[_Candidate], int]:
-    """Candidates from the per-segment grids inside the radius, filtered, then (with words) matched."""
+    """Documents inside the radius from the per-segment arrays, filtered by masks, then (with words)
+    matched by Whoosh among those documents only; one result per service."""
     radius = params.effective_radius
-    box = bounding_box(origin[0], origin[1], radius)
-    candidates: dict[int, _Candidate] = {}
+    lat0, lon0 = origin
+    box = bounding_box(lat0, lon0, radius)
+    found: list[tuple[np.ndarray, ...]] = []
     by_segment: dict[str, list[int]] = {}
     for reader, offset in leaves(searcher):
         grid = grid_for(reader)
-        flags_col = reader.column_reader("filter_col") if reader.has_column("filter_col") else None
-        deleted = reader.has_deletions()
-        local_docs = []
-        for docnum, lat, lon in grid.within_box(*box):
-            if deleted and reader.is_deleted(docnum):
-                continue
-            km = great_circle_km(origin[0], origin[1], lat, lon)
-            if km > radius * (1 + EXACT_MARGIN):
-                continue
-            candidate = _Candidate(offset + docnum, km=km, lat=lat, lon=lon)
-            if km >= radius * (1 - EXACT_MARGIN):  # near the edge: decide with the exact distance
-                candidate.km, candidate.exact = distance_km(origin[0], origin[1], lat, lon), True
-                if candidate.km > radius:
-                    continue
-            if flags_col is not None and not _matches_filters(flags_col[docnum], params):
-                continue
-            candidates[offset + docnum] = candidate
-            local_docs.append(docnum)
-        if local_docs:
-            by_segment[segment_key(reader)] = local_docs
+        pos = grid.in_box(*box)
+        if not len(pos):
+            continue
+        keep = np.ones(len(pos), dtype=bool)
+        if params.category:
+            keep &= grid.mask("taxonomy", params.category)[pos]
+        if params.district:
+            keep &= grid.districts[pos] == params.district
+        if params.accepting:
+            keep &= grid.accepting[pos]
+        if params.language:
+            keep &= grid.mask("languages", params.language)[pos]
+        pos = pos[keep]
+        km = local_km(lat0, lon0, grid.lats[pos], grid.lons[pos])
+        close = km <= radius * (1 + EXACT_MARGIN)
+        pos, km = pos[close], km[close]
+        docnums = grid.docnums[pos]
+        if reader.has_deletions():
+            alive = ~np.isin(docnums, np.fromiter(reader.deleted_docs_set(), dtype=np.int64))
+            pos, km, docnums = pos[alive], km[alive], docnums[alive]
+        exact = np.zeros(len(km), dtype=bool)
+        for i in np.nonzero(km >= radius * (1 - EXACT_MARGIN))[0]:  # near the edge: decide exactly
+            km[i] = distance_km(lat0, lon0, grid.lats[pos[i]], grid.lons[pos[i]])
+            exact[i] = True
+        inside = km <= radius
+        pos, km, docnums, exact = pos[inside], km[inside], docnums[inside], exact[inside]
+        if len(pos):
+            found.append((docnums + offset, km, exact, grid.services[pos], grid.lats[pos], grid.lons[pos]))
+            by_segment[segment_key(reader)] = docnums.tolist()
+    if not found:
+        return [], 0
+    docs, kms, exact, services, lats, lons = (np.concatenate(column) for column in zip(*found, strict=True))
+    scores = np.zeros(len(docs))
 
-    if text_q is not None and candidates:
-        results = searcher.search(And([text_q, DocSet(by_segment)]), limit=None)
-        matched = []
-        for score, docnum in results.top_n:
-            candidate = candidates[docnum]
-            candidate.score = score
-            matched.append(candidate)
-        pool = matched
-    else:
-        pool = list(candidates.values())
+    if text_q is not None:
+        results = searcher.search(And([text_q, DocSet(by_segment)]), limit=None, terms=False)
+        position = {docnum: i for i, docnum in enumerate(docs.tolist())}
+        matched = np.fromiter((position[docnum] for _, docnum in results.top_n), dtype=np.int64)
+        scores[matched] = [score for score, _ in results.top_n]
+        docs, kms, exact, services, lats, lons, scores = (
+            a[matched] for a in (docs, kms, exact, services, lats, lons, scores)
+        )
     if params.open_now:
-        pool = [c for c in pool if open_from_stored(searcher.stored_fields(c.docnum).get("hours"), now)]
+        is_open = np.fromiter(
+            (open_from_stored(searcher.stored_fields(int(d)).get("hours"), now) for d in docs), dtype=bool
+        )
+        docs, kms, exact, services, lats, lons, scores = (
+            a[is_open] for a in (docs, kms, exact, services, lats, lons, scores)
+        )
 
     by_distance = params.effective_sort() == "distance" or text_q is None
-    ranked = _one_per_service(searcher, pool, by_distance)
+    rounded = np.round(scores, 9)
+    order = np.lexsort((services, -rounded, kms)) if by_distance else np.lexsort((services, kms, -rounded))
+    _, first = np.unique(services[order], return_index=True)  # each service's best-ranked document
+    ranked_idx = order[np.sort(first)]
+    total = len(ranked_idx)
+    end = params.page * params.per_page
+    if by_distance and total:
+        # Candidates within EXACT_MARGIN of the page's last distance may still change places.
+        limit_km = kms[ranked_idx[min(end, total) - 1]] * (1 + EXACT_MARGIN)
+        cut = max(end, int(np.searchsorted(kms[ranked_idx], limit_km, side="right")))
+    else:
+        cut = end
+    ranked = [
+        _Candidate(
+            int(docs[i]),
+            float(scores[i]),
+            float(kms[i]),
+            bool(exact[i]),
+            float(lats[i]),
+            float(lons[i]),
+            service_id_of(int(services[i])),
+        )
+        for i in ranked_idx[:cut]
+    ]
     if by_distance:
         _settle_page_order(ranked, params, origin)
-    return ranked, len(ranked)
+    return ranked, total
 
 
 def _settle_page_order(ranked: list[_Candidate], params: SearchParams, origin) -> None:

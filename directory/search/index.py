@@ -9,12 +9,15 @@ local indexes can all follow the one outbox in the shared database.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -106,36 +109,55 @@ class SearchIndex:
     def _writer(self):
         return self.ix.writer(timeout=self.lock_timeout)
 
+    @contextmanager
+    def sync_lock(self, timeout: float | None = None) -> Iterator[None]:
+        """One updater at a time across processes, held over index commit and cursor write together.
+
+        Raises ``LockError`` when another process holds it for longer than ``timeout`` seconds.
+        """
+        timeout = self.lock_timeout if timeout is None else timeout
+        with open(self.path.with_name(self.path.name + ".lock"), "a+") as handle:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise LockError(f"search index {self.path} is being updated by another process") from None
+                    time.sleep(0.02)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def catch_up(self, batch: int = 2000) -> int:
         """Apply the outbox rows past the cursor. Returns how many services were re-indexed.
 
-        Raises ``LockError`` when another process holds the writer lock for longer than the timeout.
+        Raises ``LockError`` when another process is updating the index for longer than the timeout.
         """
         done = 0
-        while True:
-            cursor = self.cursor()
-            rows = db.session.execute(
-                select(SearchChange.id, SearchChange.service_id)
-                .where(SearchChange.id > cursor)
-                .order_by(SearchChange.id)
-                .limit(batch)
-            ).all()
-            if not rows:
-                return done
-            writer = self._writer()
-            try:
-                # Re-read the cursor under the lock: another process may have applied these rows.
-                if self.cursor() != cursor:
+        with self.sync_lock():
+            while True:
+                cursor = self.cursor()
+                rows = db.session.execute(
+                    select(SearchChange.id, SearchChange.service_id)
+                    .where(SearchChange.id > cursor)
+                    .order_by(SearchChange.id)
+                    .limit(batch)
+                ).all()
+                if not rows:
+                    return done
+                writer = self._writer()
+                try:
+                    service_ids = list(dict.fromkeys(service_id for _, service_id in rows))
+                    self._replace(writer, service_ids)
+                    writer.commit()
+                except BaseException:
                     writer.cancel()
-                    continue
-                service_ids = list(dict.fromkeys(service_id for _, service_id in rows))
-                self._replace(writer, service_ids)
-                writer.commit()
-            except BaseException:
-                writer.cancel()
-                raise
-            self._write_cursor(rows[-1][0])
-            done += len(service_ids)
+                    raise
+                self._write_cursor(rows[-1][0])
+                done += len(service_ids)
 
     def _replace(self, writer, service_ids: list[str]) -> None:
         for service_id in service_ids:
@@ -172,11 +194,12 @@ class SearchIndex:
             raise
         old = self.path.with_name(self.path.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
-        os.replace(self.path, old)
-        os.replace(fresh, self.path)
+        with self.sync_lock(timeout=max(self.lock_timeout, 30)):
+            os.replace(self.path, old)
+            os.replace(fresh, self.path)
+            self._write_cursor(latest)
+            self.ix = index.open_dir(self.path)
         shutil.rmtree(old, ignore_errors=True)
-        self._write_cursor(latest)
-        self.ix = index.open_dir(self.path)
         return count
 
     # --- reading -------------------------------------------------------------------------------
