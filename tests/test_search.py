@@ -266,3 +266,18 @@ def test_reindex_gives_the_same_results_as_incremental_indexing(seeded_app):
     assert [[i["service_id"] for i in r] for r in after] == [[i["service_id"] for i in r] for r in before]
     check = seeded_app.test_cli_runner().invoke(args=["search-check"])
     assert check.exit_code == 0 and "0 missing, 0 extra" in check.output
+
+
+def test_deleted_documents_in_a_segment_never_show(seeded_app):
+    """A replaced document stays in its segment, marked deleted, until a merge: search must skip it."""
+    client = seeded_app.test_client()
+    target = api(client, near="越秀区", radius_km=3)["contents"][0]
+    writer = get_index(seeded_app).ix.writer()
+    writer.delete_by_term("service_id", target["service_id"])
+    writer.commit(merge=False)
+    with get_index(seeded_app).searcher() as searcher:
+        assert searcher.reader().has_deletions()
+    after = api(client, near="越秀区", radius_km=3, per_page=100)
+    assert target["service_id"] not in {i["service_id"] for i in after["contents"]}
+    words = api(client, q=target["name"], near="越秀区", radius_km=3, per_page=100)
+    assert target["service_id"] not in {i["service_id"] for i in words["contents"]}

@@ -394,7 +394,7 @@ def _near(searcher, text_q, params: SearchParams, origin, now) -> tuple[list[_Ca
         pos, km = pos[close], km[close]
         docnums = grid.docnums[pos]
         if reader.has_deletions():
-            alive = ~np.isin(docnums, np.fromiter(reader.deleted_docs_set(), dtype=np.int64))
+            alive = ~np.isin(docnums, np.fromiter(reader.deleted_docs_set, dtype=np.int64))
             pos, km, docnums = pos[alive], km[alive], docnums[alive]
         exact = np.zeros(len(km), dtype=bool)
         for i in np.nonzero(km >= radius * (1 - EXACT_MARGIN))[0]:  # near the edge: decide exactly
