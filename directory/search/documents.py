@@ -85,6 +85,7 @@ def service_documents(service: Service) -> Iterator[dict]:
             "district": district,
             "address": address,
             "all": "\n".join([*weighted, address, *body]),
+            "title": "\n".join(weighted),
             "filter_col": flags.encode("utf-8"),
         }
 

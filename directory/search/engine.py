@@ -28,7 +28,6 @@ from directory.search.index import SearchIndex
 from directory.search.spatial import DocSet, grid_for, leaves, local_km, segment_key, service_id_of
 from directory.search.synonyms import Synonyms
 
-TEXT_FIELDS = ("all",)
 SORTS = ("relevance", "distance")
 MAX_PER_PAGE = 100
 MAX_RADIUS_KM = 200.0
@@ -173,29 +172,31 @@ def query_tokens(text: str) -> list[str]:
     return [token.text for token in text_analyzer()(text, mode="query")]
 
 
-def _alternatives(token: str, synonyms: Synonyms | None) -> Query:
+def _alternatives(token: str, synonyms: Synonyms | None, fieldname: str) -> Query:
     terms: list[Query] = []
     forms = {token}
     if synonyms is not None:
         forms |= set(synonyms.expand(token))
     for form in sorted(forms):
         words = form.split() if isinstance(form, str) else list(form)
-        for fieldname in TEXT_FIELDS:
-            # A several-word synonym ("legal aid", 心理 咨询) needs all its words; a phrase match
-            # would be stricter but costs far more than it adds here.
-            terms.append(Term(fieldname, words[0]) if len(words) == 1 else And([Term(fieldname, w) for w in words]))
+        # A several-word synonym ("legal aid", 心理 咨询) needs all its words; a phrase match
+        # would be stricter but costs far more than it adds here.
+        terms.append(Term(fieldname, words[0]) if len(words) == 1 else And([Term(fieldname, w) for w in words]))
     return Or(terms)
 
 
-def text_query(q: str, synonyms: Synonyms | None) -> Query | None:
-    """Every word of the query must match some field (through a synonym or its pinyin)."""
+def text_query(q: str, synonyms: Synonyms | None, fieldname: str = "all") -> Query | None:
+    """Every word of the query must match (through a synonym, or as pinyin of a name).
+
+    ``fieldname`` is ``all`` (every searchable word) or ``title`` (names and categories only).
+    """
     clauses: list[Query] = []
     for chunk in q.split():
         tokens = query_tokens(chunk)
         pinyin = [Term("pinyin", chunk.lower())] if chunk.isascii() and chunk.isalpha() else []
         if not tokens and not pinyin:
             continue
-        chunk_clauses = [_alternatives(token, synonyms) for token in tokens]
+        chunk_clauses = [_alternatives(token, synonyms, fieldname) for token in tokens]
         if pinyin:
             text_part = And(chunk_clauses) if len(chunk_clauses) > 1 else (chunk_clauses[0] if chunk_clauses else None)
             clauses.append(Or([c for c in (text_part, *pinyin) if c is not None]))
@@ -332,7 +333,7 @@ def run_search(
         if origin is not None:
             ranked, total = _near(searcher, text_q, params, origin, now)
         elif text_q is not None and not params.open_now:
-            ranked, total, estimated = _top_by_relevance(searcher, text_q, params)
+            ranked, total, estimated = _top_by_relevance(searcher, params, synonyms)
         else:
             ranked, total = _everything(searcher, text_q, params, now)
         hits = _page_hits(searcher, ranked, params, origin)
@@ -517,28 +518,51 @@ def _filter_terms(params: SearchParams) -> Query | None:
     return ConstantScoreQuery(And(parts) if len(parts) > 1 else parts[0], 0.0)
 
 
-def _top_by_relevance(searcher, text_q: Query, params: SearchParams) -> tuple[list[_Candidate], int, bool]:
-    """Words without a place: Whoosh's top-k by score (it skips blocks that cannot make the top),
-    widened until the page is full of distinct services. The total is exact when every match was
-    collected, otherwise counted from the matching documents."""
+def _top_by_relevance(searcher, params: SearchParams, synonyms: Synonyms | None) -> tuple[list[_Candidate], int, bool]:
+    """Words without a place, in two tiers: services whose names or categories match come first
+    (ranked among themselves), then services that match only in their other text. Each tier is
+    Whoosh's top-k, widened until the page is full of distinct services; a tier is only read
+    further when the one before it is exhausted, so broad words stay cheap."""
     filt = _filter_terms(params)
-    query = And([text_q, filt]) if filt is not None else text_q
     want = params.page * params.per_page
-    limit = want * 2 + 10
+    ranked: list[_Candidate] = []
+    seen: set[str] = set()
+    estimated = False
+    for tier, fieldname in enumerate(("title", "all")):
+        query = text_query(params.q, synonyms, fieldname)
+        if query is None:
+            continue
+        if filt is not None:
+            query = And([query, filt])
+        found, exhaustive = _top_services(searcher, query, want - len(ranked), seen)
+        for candidate in found:
+            candidate.km = float(tier)  # keeps the tiers in order when scores are compared later
+        ranked.extend(found)
+        seen.update(c.service_id for c in found)
+        if not exhaustive:
+            estimated = True
+            break
+    if not estimated:
+        return ranked, len(ranked), False
+    # Counting every match of a broad query costs more than the search itself: estimate it from
+    # Whoosh's document-frequency bound for the full query.
+    everything = text_query(params.q, synonyms, "all")
+    bound = min(searcher.doc_count(), everything.estimate_size(searcher.reader())) if everything else 0
+    return ranked, max(len(ranked), bound), True
+
+
+def _top_services(searcher, query: Query, want: int, exclude: set[str]) -> tuple[list[_Candidate], bool]:
+    """The best-scoring services for ``query`` not in ``exclude``: at least ``want`` of them unless
+    fewer match (then all, and exhaustive is True)."""
+    limit = max(want, 1) * 2 + 10
     while True:
         results = searcher.search(query, limit=limit, terms=False)
         pool = [_Candidate(docnum, score=score) for score, docnum in results.top_n]
-        ranked = _one_per_service(searcher, pool)
+        found = [c for c in _one_per_service(searcher, pool) if c.service_id not in exclude]
         exhaustive = results.scored_length() < limit
-        if len(ranked) >= want or exhaustive:
-            break
+        if len(found) >= want or exhaustive:
+            return found, exhaustive
         limit *= 4
-    if exhaustive:
-        return ranked, len(ranked), False
-    # Counting every match of a broad query costs more than the search itself: estimate it from the
-    # documents Whoosh expects to match, scaled by the documents-per-service ratio of what was collected.
-    ratio = len(ranked) / max(1, len(pool))
-    return ranked, max(len(ranked), round(results.estimated_length() * ratio)), True
 
 
 def _everything(searcher, text_q, params: SearchParams, now) -> tuple[list[_Candidate], int]:

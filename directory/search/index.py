@@ -31,9 +31,10 @@ from directory.extensions import db
 from directory.search.analysis import pinyin_analyzer, spelling_analyzer, text_analyzer
 from directory.search.documents import service_documents
 from directory.search.models import SearchChange
+from directory.search.spatial import forget_segments_except, leaves, segment_key
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 CURSOR_FILE = "lianjie-cursor.json"
 _local = threading.local()
 
@@ -48,6 +49,7 @@ def make_schema() -> fields.Schema:
         location_id=fields.STORED,
         # No positions (phrase=False): queries never ask for phrases, and postings stay small.
         all=fields.TEXT(analyzer=text_analyzer(), phrase=False),
+        title=fields.TEXT(analyzer=text_analyzer(), phrase=False),  # names and categories only
         pinyin=fields.TEXT(analyzer=pinyin_analyzer(), phrase=False),
         spell=fields.TEXT(analyzer=spelling_analyzer(), phrase=False),  # only for suggestions, never searched
         name=fields.STORED,
@@ -82,6 +84,7 @@ class SearchIndex:
             index.create_in(self.path, make_schema())
             self._write_cursor(0)
         self.ix = index.open_dir(self.path)
+        self._searchers = threading.local()
 
     @property
     def needs_rebuild(self) -> bool:
@@ -204,8 +207,30 @@ class SearchIndex:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def searcher(self):
-        return self.ix.searcher()
+    @contextmanager
+    def searcher(self) -> Iterator:
+        """A searcher over the latest committed index, kept open per thread between searches.
+
+        Opening segment files costs more than most searches, so the searcher is reused until the
+        index has a new generation. (Whoosh's own ``refresh()`` reuses a segment's reader by segment
+        id and so misses new deletions in that segment; a fresh searcher does not.)
+        """
+        cache = self._searchers.__dict__
+        previous = cache.get("searcher")
+        if (
+            previous is None
+            or previous._ix is not self.ix
+            or previous.reader().generation() != self.ix.latest_generation()
+        ):
+            if previous is not None:
+                previous.close()
+            current = self.ix.searcher()
+        else:
+            current = previous
+        if current is not previous:
+            forget_segments_except({segment_key(reader) for reader, _ in leaves(current)})
+        cache["searcher"] = current
+        yield current
 
     def indexed_doc_ids(self) -> set[str]:
         with self.ix.searcher() as searcher:
