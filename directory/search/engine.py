@@ -17,6 +17,7 @@ from datetime import date, datetime, time
 import numpy as np
 from markupsafe import Markup, escape
 from whoosh import highlight
+from whoosh.collectors import TopCollector
 from whoosh.query import And, ConstantScoreQuery, Every, Or, Query, Term
 
 from directory.catalog.hours import is_open_at
@@ -31,7 +32,12 @@ from directory.search.synonyms import Synonyms
 SORTS = ("relevance", "distance")
 MAX_PER_PAGE = 100
 MAX_RADIUS_KM = 200.0
-EXACT_MARGIN = 0.01  # the local flat-earth distance is well within 1 % of geodesic at these ranges
+# The local ellipsoidal distance stays within 0.011 % of geodesic up to 200 km (measured over
+# Guangdong): candidates within this margin of the radius are decided with the geodesic distance.
+EXACT_MARGIN = 0.0005
+# A tier of a keyword search scores at most this many matches (spread over segments by size, in
+# index order) before taking its top results; beyond it the total is an estimate.
+MATCH_CAP = 800
 
 
 class ParamError(ValueError):
@@ -172,11 +178,15 @@ def query_tokens(text: str) -> list[str]:
     return [token.text for token in text_analyzer()(text, mode="query")]
 
 
-def _alternatives(token: str, synonyms: Synonyms | None, fieldname: str) -> Query:
-    terms: list[Query] = []
+def _forms(token: str, synonyms: Synonyms | None) -> frozenset[str]:
     forms = {token}
     if synonyms is not None:
         forms |= set(synonyms.expand(token))
+    return frozenset(forms)
+
+
+def _alternatives(forms: frozenset[str], fieldname: str) -> Query:
+    terms: list[Query] = []
     for form in sorted(forms):
         words = form.split() if isinstance(form, str) else list(form)
         # A several-word synonym ("legal aid", 心理 咨询) needs all its words; a phrase match
@@ -191,12 +201,17 @@ def text_query(q: str, synonyms: Synonyms | None, fieldname: str = "all") -> Que
     ``fieldname`` is ``all`` (every searchable word) or ``title`` (names and categories only).
     """
     clauses: list[Query] = []
+    asked: set[frozenset[str]] = set()  # "methadone 美沙酮" asks for one synonym group, not two
     for chunk in q.split():
         tokens = query_tokens(chunk)
         pinyin = [Term("pinyin", chunk.lower())] if chunk.isascii() and chunk.isalpha() else []
         if not tokens and not pinyin:
             continue
-        chunk_clauses = [_alternatives(token, synonyms, fieldname) for token in tokens]
+        groups = [_forms(token, synonyms) for token in tokens]
+        if tokens and all(group in asked for group in groups):
+            continue
+        asked.update(groups)
+        chunk_clauses = [_alternatives(group, fieldname) for group in groups]
         if pinyin:
             text_part = And(chunk_clauses) if len(chunk_clauses) > 1 else (chunk_clauses[0] if chunk_clauses else None)
             clauses.append(Or([c for c in (text_part, *pinyin) if c is not None]))
@@ -551,16 +566,44 @@ def _top_by_relevance(searcher, params: SearchParams, synonyms: Synonyms | None)
     return ranked, max(len(ranked), bound), True
 
 
+class _CappedTopCollector(TopCollector):
+    """Whoosh's top-k collector that stops after ``cap`` matches, shared among segments by size.
+
+    Scoring every match of a very broad word (tens of thousands of services) costs far more than a
+    caseworker gains from ranking them all; the first ``cap`` in index order are ranked instead, and
+    the caller reports the total as an estimate. Every segment gets its share, so recent edits (in
+    small new segments) are never cut off.
+    """
+
+    def __init__(self, limit: int, cap: int, total_docs: int):
+        super().__init__(limit=limit)
+        self.cap = cap
+        self.total_docs = max(1, total_docs)
+        self.capped = False
+
+    def collect_matches(self):
+        share = max(50, math.ceil(self.cap * self.subsearcher.doc_count_all() / self.total_docs))
+        collect = self.collect
+        for seen, sub_docnum in enumerate(self.matches()):
+            if seen >= share:
+                self.capped = True
+                break
+            collect(sub_docnum)
+
+
 def _top_services(searcher, query: Query, want: int, exclude: set[str]) -> tuple[list[_Candidate], bool]:
     """The best-scoring services for ``query`` not in ``exclude``: at least ``want`` of them unless
     fewer match (then all, and exhaustive is True)."""
     limit = max(want, 1) * 2 + 10
+    cap = max(MATCH_CAP, want * 20)
     while True:
-        results = searcher.search(query, limit=limit, terms=False)
+        collector = _CappedTopCollector(limit, cap, searcher.doc_count_all())
+        searcher.search_with_collector(query, collector)
+        results = collector.results()
         pool = [_Candidate(docnum, score=score) for score, docnum in results.top_n]
         found = [c for c in _one_per_service(searcher, pool) if c.service_id not in exclude]
-        exhaustive = results.scored_length() < limit
-        if len(found) >= want or exhaustive:
+        exhaustive = not collector.capped and results.scored_length() < limit
+        if len(found) >= want or exhaustive or collector.capped:
             return found, exhaustive
         limit *= 4
 
