@@ -319,13 +319,12 @@ def _hit(fields: dict, score: float) -> Hit:
 
 
 def _query_terms(q: str, synonyms: Synonyms | None) -> set[str]:
+    """Words to highlight: the query's words and their one-word synonyms (a part of a several-word
+    synonym, such as 门诊 in 美沙酮 门诊, would light up unrelated text)."""
     terms: set[str] = set()
     for chunk in q.split():
         for token in query_tokens(chunk):
-            terms.add(token)
-            if synonyms is not None:
-                for form in synonyms.expand(token):
-                    terms.update(form.split() if isinstance(form, str) else form)
+            terms.update(form for form in _forms(token, synonyms) if isinstance(form, str) and " " not in form)
     return terms
 
 
