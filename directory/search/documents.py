@@ -58,7 +58,8 @@ def service_documents(service: Service) -> Iterator[dict]:
     pinyin = " ".join(pinyin_keys(names + " " + " ".join(t.name for t in terms)))
     taxonomy = ",".join(_codes_with_ancestors(terms))
     languages = ",".join(lang.code for lang in service.languages)
-    weighted = [service.name] * 3 + [service.alternate_name or ""] * 2 + [service.organization.name] + [labels] * 2
+    # Names and categories: searched first (the title tier), so a name match outranks a mention.
+    title = "\n".join([service.name, service.alternate_name or "", service.organization.name, labels])
     common = {
         "service_id": service.id,
         "name": service.name,
@@ -84,8 +85,8 @@ def service_documents(service: Service) -> Iterator[dict]:
             "location_id": location_id,
             "district": district,
             "address": address,
-            "all": "\n".join([*weighted, address, *body]),
-            "title": "\n".join(weighted),
+            "all": "\n".join([title, address, *body]),
+            "title": title,
             "filter_col": flags.encode("utf-8"),
         }
 

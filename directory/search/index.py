@@ -34,14 +34,14 @@ from directory.search.models import SearchChange
 from directory.search.spatial import forget_segments_except, leaves, segment_key
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 CURSOR_FILE = "lianjie-cursor.json"
 _local = threading.local()
 
 
 def make_schema() -> fields.Schema:
-    """One analyzed text field (``all``) carries every searchable word; names are repeated in it so
-    that a match in a name weighs more. Display fields are stored only. The ``*_col`` columns let the
+    """One analyzed text field (``all``) carries every searchable word, and ``title`` the names and
+    categories alone (searched first). Display fields are stored only. The ``*_col`` columns let the
     search read coordinates and filter values per document without loading stored fields."""
     return fields.Schema(
         doc_id=fields.ID(unique=True, stored=True),
