@@ -203,6 +203,20 @@ def test_no_results_offers_to_widen(seeded_client):
     assert "accepting" in page
 
 
+def _edit_form(service, name: str) -> dict:
+    """The agency edit form as a browser would send it, with a new name."""
+    return {
+        "version": str(service.version),
+        "name": name,
+        "description": service.description,
+        "status": "active",
+        "taxonomy_codes": [t.code for t in service.taxonomy_terms],
+        "location_ids": [sal.location_id for sal in service.service_at_locations],
+        "accepting_referrals": "y",
+        "languages": ["zh"],
+    }
+
+
 def _agency_login(client, make_user, service):
     user = make_user("agency_staff", organization_id=service.organization_id)
     login(client, user.username)
@@ -211,17 +225,8 @@ def _agency_login(client, make_user, service):
 def test_an_edit_is_searchable_at_once_and_deactivation_removes_it(seeded_client, make_user):
     service = db.session.scalars(select(Service).where(Service.name.contains("法律援助"))).first()
     _agency_login(seeded_client, make_user, service)
-    form = {
-        "version": str(service.version),
-        "name": "夜间法律热线紫罗兰",
-        "description": service.description,
-        "status": "active",
-        "taxonomy_codes": [t.code for t in service.taxonomy_terms],
-        "location_ids": [sal.location_id for sal in service.service_at_locations],
-        "accepting_referrals": "y",
-        "languages": ["zh"],
-    }
-    assert post(seeded_client, f"/manage/services/{service.id}/edit", form).status_code == 302
+    response = post(seeded_client, f"/manage/services/{service.id}/edit", _edit_form(service, "夜间法律热线紫罗兰"))
+    assert response.status_code == 302
     found = api(seeded_client, q="紫罗兰")["contents"]
     assert [i["service_id"] for i in found] == [service.id]
     post(seeded_client, f"/manage/services/{service.id}/deactivate")
@@ -236,17 +241,7 @@ def test_failed_index_write_keeps_the_change_and_catches_up(seeded_app, make_use
     index = SearchIndex(seeded_app.config["SEARCH_INDEX_DIR"])
     blocker = index.ix.writer()  # another process holding the index lock
     try:
-        form = {
-            "version": str(service.version),
-            "name": "风信子法律服务",
-            "description": service.description,
-            "status": "active",
-            "taxonomy_codes": [t.code for t in service.taxonomy_terms],
-            "location_ids": [sal.location_id for sal in service.service_at_locations],
-            "accepting_referrals": "y",
-            "languages": ["zh"],
-        }
-        response = post(client, f"/manage/services/{service.id}/edit", form)
+        response = post(client, f"/manage/services/{service.id}/edit", _edit_form(service, "风信子法律服务"))
         assert response.status_code == 302  # the database write stands
         assert db.session.get(Service, service.id).name == "风信子法律服务"
         with pytest.raises(LockError):
