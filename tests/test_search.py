@@ -276,3 +276,10 @@ def test_deleted_documents_in_a_segment_never_show(seeded_app):
     assert target["service_id"] not in {i["service_id"] for i in after["contents"]}
     words = api(client, q=target["name"], near="越秀区", radius_km=3, per_page=100)
     assert target["service_id"] not in {i["service_id"] for i in words["contents"]}
+
+
+def test_near_a_place_name_matches_rank_before_mentions(seeded_client):
+    data = api(seeded_client, q="美沙酮", near="越秀区", radius_km=8, sort="relevance", per_page=100)
+    flags = [is_methadone(item) for item in data["contents"]]
+    assert any(flags) and not all(flags)  # clinics, and services that only mention methadone
+    assert flags == sorted(flags, reverse=True)  # every clinic before every mention
