@@ -150,6 +150,17 @@ def _hours_fields(service: Service) -> dict[str, str]:
     return values
 
 
+def _hours_page(service: Service, form: HoursForm, holiday_form: HolidayForm, status: int):
+    return render_template(
+        "manage/hours.html",
+        service=service,
+        form=form,
+        holiday_form=holiday_form,
+        weekdays=WEEKDAYS,
+        weekday_labels=WEEKDAY_LABELS,
+    ), status
+
+
 @bp.route("/services/<service_id>/hours", methods=["GET", "POST"])
 @login_required
 def edit_hours(service_id: str):
@@ -168,14 +179,7 @@ def edit_hours(service_id: str):
             flash(_("The opening hours were saved."), "success")
             return redirect(url_for("catalog.service", service_id=service.id))
     status = 400 if request.method == "POST" else 200
-    return render_template(
-        "manage/hours.html",
-        service=service,
-        form=form,
-        holiday_form=holiday_form,
-        weekdays=WEEKDAYS,
-        weekday_labels=WEEKDAY_LABELS,
-    ), status
+    return _hours_page(service, form, holiday_form, status)
 
 
 @bp.post("/services/<service_id>/holidays")
@@ -191,14 +195,7 @@ def add_holiday(service_id: str):
     form = HoursForm()
     form.version.data = service.version
     form.raw = _hours_fields(service)
-    return render_template(
-        "manage/hours.html",
-        service=service,
-        form=form,
-        holiday_form=holiday_form,
-        weekdays=WEEKDAYS,
-        weekday_labels=WEEKDAY_LABELS,
-    ), 400
+    return _hours_page(service, form, holiday_form, 400)
 
 
 @bp.post("/holidays/<holiday_id>/delete")

@@ -188,6 +188,10 @@ def _record(
     )
 
 
+def _record_service_update(service: Service, user, field: str, old: object, new: object) -> None:
+    _record(user, service.organization_id, "service", service.id, "update", field, old, new)
+
+
 def _apply(obj, values: dict, fields: Iterable[str], user, entity_type: str, org_id: str, action: str) -> int:
     changed = 0
     for name in fields:
@@ -203,14 +207,13 @@ def _apply(obj, values: dict, fields: Iterable[str], user, entity_type: str, org
 
 
 def _set_collections(service: Service, values: dict, user) -> None:
-    org_id = service.organization_id
     if "taxonomy_codes" in values:
         terms = list(db.session.scalars(select(TaxonomyTerm).where(TaxonomyTerm.code.in_(values["taxonomy_codes"]))))
         old = sorted(t.code for t in service.taxonomy_terms)
         new = sorted(t.code for t in terms)
         if old != new:
             service.taxonomy_terms = terms
-            _record(user, org_id, "service", service.id, "update", "taxonomy", ", ".join(old), ", ".join(new))
+            _record_service_update(service, user, "taxonomy", ", ".join(old), ", ".join(new))
     if "location_ids" in values:
         old = sorted(sal.location_id for sal in service.service_at_locations)
         new = sorted(values["location_ids"])
@@ -218,12 +221,9 @@ def _set_collections(service: Service, values: dict, user) -> None:
             keep = [sal for sal in service.service_at_locations if sal.location_id in new]
             service.service_at_locations = keep + [ServiceAtLocation(location_id=lid) for lid in new if lid not in old]
             names = {loc.id: loc.name for loc in service.organization.locations}
-            _record(
+            _record_service_update(
+                service,
                 user,
-                org_id,
-                "service",
-                service.id,
-                "update",
                 "locations",
                 ", ".join(names.get(i, i) for i in old),
                 ", ".join(names.get(i, i) for i in new),
@@ -232,29 +232,13 @@ def _set_collections(service: Service, values: dict, user) -> None:
         old = [lang.code for lang in service.languages]
         if old != values["languages"]:
             service.languages = [Language(code=code) for code in values["languages"]]
-            _record(
-                user,
-                org_id,
-                "service",
-                service.id,
-                "update",
-                "languages",
-                ", ".join(old),
-                ", ".join(values["languages"]),
-            )
+            _record_service_update(service, user, "languages", ", ".join(old), ", ".join(values["languages"]))
     if "required_documents" in values:
         old = [doc.document for doc in service.required_documents]
         if old != values["required_documents"]:
             service.required_documents = [RequiredDocument(document=d) for d in values["required_documents"]]
-            _record(
-                user,
-                org_id,
-                "service",
-                service.id,
-                "update",
-                "required_documents",
-                "\n".join(old),
-                "\n".join(values["required_documents"]),
+            _record_service_update(
+                service, user, "required_documents", "\n".join(old), "\n".join(values["required_documents"])
             )
 
 
@@ -300,7 +284,7 @@ def replace_weekly_hours(service: Service, periods: list[tuple[list[str], time, 
     db.session.flush()
     new = describe_hours(service.schedules)
     if old != new:
-        _record(user, service.organization_id, "service", service.id, "update", "hours", old, new)
+        _record_service_update(service, user, "hours", old, new)
         service.last_modified = datetime.now().astimezone()
     db.session.flush()
 
@@ -315,31 +299,13 @@ def add_holiday(service: Service, values: dict, user) -> ScheduleException:
     exception = ScheduleException(service=service, **values)
     db.session.add(exception)
     db.session.flush()
-    _record(
-        user,
-        service.organization_id,
-        "service",
-        service.id,
-        "update",
-        "holiday_hours",
-        None,
-        _describe_exception(exception),
-    )
+    _record_service_update(service, user, "holiday_hours", None, _describe_exception(exception))
     return exception
 
 
 def remove_holiday(exception: ScheduleException, user) -> None:
     service = exception.service
-    _record(
-        user,
-        service.organization_id,
-        "service",
-        service.id,
-        "update",
-        "holiday_hours",
-        _describe_exception(exception),
-        None,
-    )
+    _record_service_update(service, user, "holiday_hours", _describe_exception(exception), None)
     service.schedule_exceptions.remove(exception)
     db.session.flush()
 
