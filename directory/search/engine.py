@@ -152,7 +152,7 @@ class Hit:
     score: float = 0.0
     distance_km: float | None = None
     snippet: Markup = field(default_factory=Markup)
-    open_now: bool | None = None
+    description: str = ""  # the full text the snippet is cut from
 
 
 @dataclass
@@ -315,6 +315,7 @@ def _hit(fields: dict, score: float) -> Hit:
         longitude=fields.get("lon"),
         accepting=bool(fields.get("accepting")),
         score=score,
+        description=fields.get("description", ""),
     )
 
 
@@ -366,7 +367,7 @@ def run_search(
             return corrected
     terms = _query_terms(params.q, synonyms) if params.q else set()
     for hit in result.hits:
-        hit.snippet = snippet(hit._description, terms)  # type: ignore[attr-defined]
+        hit.snippet = snippet(hit.description, terms)
     return result
 
 
@@ -630,9 +631,6 @@ def _page_hits(searcher, ranked: list[_Candidate], params: SearchParams, origin)
             if not candidate.exact:
                 candidate.km = distance_km(origin[0], origin[1], candidate.lat, candidate.lon)
             hit.distance_km = candidate.km
-        hit._description = fields.get("description", "")  # type: ignore[attr-defined]
-        if params.open_now:
-            hit.open_now = True
         hits.append(hit)
     return hits
 
