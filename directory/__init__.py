@@ -41,6 +41,8 @@ def create_app(config: dict | None = None) -> Flask:
     from directory.catalog.manage_routes import bp as manage_bp
     from directory.catalog.routes import bp as catalog_bp
     from directory.cli import register_cli
+    from directory.referrals.guards import install_guards
+    from directory.referrals.routes import bp as referrals_bp
     from directory.search.routes import bp as search_bp
     from directory.search.sync import install_sync
     from directory.web import register_template_helpers, register_web
@@ -49,7 +51,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(referrals_bp)
     install_sync(app)
+    install_guards()
     register_web(app)
     register_template_helpers(app)
     register_cli(app)

@@ -25,13 +25,19 @@ def register_cli(app: Flask) -> None:
 
 
 @click.command("seed")
-@click.option("--no-users", is_flag=True, help="Load only the catalog, not the demo users.")
+@click.option("--no-users", is_flag=True, help="Load only the catalog, not the demo users and clients.")
 def seed_command(no_users: bool) -> None:
-    """Load the demo catalog (and demo users) from seed_data/. Safe to run again: same rows."""
+    """Load the demo catalog (and demo users and clients) from seed_data/. Safe to run again: same rows."""
     seed_dir = Path(current_app.config["SEED_DIR"])
     click.echo(f"Loading demo data from {seed_dir} …")
     report = load_seed(seed_dir, progress=lambda name: click.echo(f"  {name}"))
     logins = [] if no_users else seed_demo_users(seed_dir / "users.yaml", report.errors)
+    clients = 0
+    if not no_users:
+        from directory.catalog.services import local_today
+        from directory.referrals.seed import load_demo_clients
+
+        clients = load_demo_clients(seed_dir / "clients.yaml", report.errors, local_today())
     db.session.commit()
     _apply_search_changes()
 
@@ -39,6 +45,8 @@ def seed_command(no_users: bool) -> None:
     updated = ", ".join(f"{k} {v}" for k, v in sorted(report.updated.items())) or "nothing"
     click.echo(f"Created: {created}.")
     click.echo(f"Updated: {updated}.")
+    if clients:
+        click.echo(f"Demo clients created: {clients}.")
     if report.kept:
         click.echo(f"Kept {report.kept} listing(s) edited in the app.")
     for error in report.errors:

@@ -16,3 +16,5 @@ from directory.catalog.models import (  # noqa: F401
     TaxonomyTerm,
 )
 from directory.search.models import SearchChange  # noqa: F401
+from directory.accounts.audit import AuditEvent  # noqa: F401, E402
+from directory.referrals.models import Attempt, Client, Consent, Need, Referral  # noqa: F401, E402

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
@@ -76,7 +77,8 @@ class IsolatedClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         response = contextvars.Context().run(super().open, *args, **kwargs)
-        db.session.expire_all()  # the test sees what the request committed
+        if has_app_context():  # not inside a redirect that follow_redirects opened
+            db.session.expire_all()  # the test sees what the request committed
         return response
 
 

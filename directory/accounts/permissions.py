@@ -25,3 +25,56 @@ def can_review_stale_listings(user: Actor | None) -> bool:
 
 def can_manage_users(user: Actor | None) -> bool:
     return can_review_stale_listings(user)
+
+
+# --- clients and referrals -------------------------------------------------------------------------
+
+
+class OwnedClient(Protocol):
+    owner_id: int
+
+
+class AddressedReferral(Protocol):
+    organization_id: str
+    client: OwnedClient
+
+
+def _signed_in(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", True)
+
+
+def can_keep_clients(user: Actor | None) -> bool:
+    """Caseworkers keep client records (and admins); agency staff and managers never do."""
+    return _signed_in(user) and user.role in ("caseworker", "admin")
+
+
+def can_view_client(user: Actor | None, client: OwnedClient) -> bool:
+    """A caseworker sees their own clients; admins all; managers only aggregates (reports)."""
+    if not _signed_in(user):
+        return False
+    if user.role == "admin":
+        return True
+    return user.role == "caseworker" and client.owner_id == getattr(user, "id", None)
+
+
+def can_edit_client(user: Actor | None, client: OwnedClient) -> bool:
+    return can_view_client(user, client)
+
+
+def can_view_referral(user: Actor | None, referral: AddressedReferral) -> bool:
+    """The client's caseworker (and admins) see the whole referral; the receiving agency sees its side."""
+    return can_view_client(user, referral.client) or can_answer_referral(user, referral)
+
+
+def can_answer_referral(user: Actor | None, referral: AddressedReferral) -> bool:
+    """Staff of the receiving organization accept, decline or mark the service delivered."""
+    return _signed_in(user) and user.role == "agency_staff" and user.organization_id == referral.organization_id
+
+
+def can_use_inbox(user: Actor | None) -> bool:
+    return _signed_in(user) and user.role == "agency_staff" and bool(user.organization_id)
+
+
+def can_override_consent(user: Actor | None) -> bool:
+    """Only an admin (the supervising social worker) may refer without a consent, with a recorded reason."""
+    return _signed_in(user) and user.role == "admin"

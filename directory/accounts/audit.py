@@ -1,0 +1,73 @@
+"""The access log for client records: who, when, what, from where. Append-only.
+
+Every view and change of a client record, and every refused attempt to reach one, writes a row. The app
+has no code path that changes or deletes a row: the ORM guard in ``directory.referrals.guards`` refuses
+it, and database triggers (created in the migration) refuse it below the ORM too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import has_request_context, request
+from flask_login import current_user
+from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from directory.extensions import db
+from directory.models_base import UTCDateTime, utcnow
+
+ACTIONS = ("view", "create", "update", "print", "denied")
+
+
+class AuditEvent(db.Model):
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    username: Mapped[str | None] = mapped_column(String(80))
+    role: Mapped[str | None] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(20))
+    object_type: Mapped[str] = mapped_column(String(30))
+    object_id: Mapped[str | None] = mapped_column(String(36))
+    client_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    method: Mapped[str | None] = mapped_column(String(10))
+    path: Mapped[str | None] = mapped_column(String(300))
+    detail: Mapped[dict | None] = mapped_column(JSON)
+
+
+def audit(
+    action: str,
+    object_type: str,
+    object_id: str | None,
+    client_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+    user=None,
+) -> AuditEvent:
+    """Add an audit row to the session (the caller's transaction commits it)."""
+    user = user if user is not None else (current_user if has_request_context() else None)
+    known = user is not None and getattr(user, "is_authenticated", False)
+    event = AuditEvent(
+        user_id=user.id if known else None,
+        username=user.username if known else None,
+        role=user.role if known else None,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        client_id=client_id,
+        detail=detail or None,
+    )
+    if has_request_context():
+        event.ip = request.remote_addr
+        event.method = request.method
+        event.path = request.path[:300]
+    db.session.add(event)
+    return event
+
+
+def audit_denied(object_type: str, object_id: str | None, client_id: str | None = None) -> None:
+    """Record a refused access in its own transaction, so the 403 that follows cannot roll it back."""
+    db.session.rollback()
+    audit("denied", object_type, object_id, client_id)
+    db.session.commit()

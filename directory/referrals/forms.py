@@ -1,0 +1,183 @@
+"""Forms for clients, needs, consent, referrals and attempts. What the user typed is kept on error."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from directory.catalog.forms import MultiCheckboxField
+from directory.catalog.models import DISTRICTS
+from directory.referrals.labels import (
+    AGENCY_DECLINE_REASONS,
+    CHANNEL_LABELS,
+    CLOSING_LABELS,
+    CONSENT_FIELD_LABELS,
+    GIVEN_BY_LABELS,
+    OUTCOME_LABELS,
+    PARTY_LABELS,
+    PURPOSE_LABELS,
+    REFUSAL_REASON_LABELS,
+    REFUSER_LABELS,
+    SEX_LABELS,
+)
+
+
+def _choices(labels: dict, blank: str | None = None) -> list[tuple[str, object]]:
+    items = list(labels.items())
+    return ([("", blank)] if blank is not None else []) + items
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def local_to_utc(moment: datetime) -> datetime:
+    """A wall-clock time typed in the service area's time zone, as an aware UTC datetime."""
+    return moment.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"])).astimezone(UTC)
+
+
+def utc_to_local(moment: datetime) -> datetime:
+    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).replace(tzinfo=None)
+
+
+class ClientForm(FlaskForm):
+    version = HiddenField()
+    display_name = StringField(_l("Name or alias"), filters=[_strip], validators=[DataRequired(), Length(max=80)])
+    birth_year = IntegerField(_l("Year of birth"), validators=[Optional(), NumberRange(1900, 2100)])
+    sex = SelectField(_l("Sex"), choices=_choices(SEX_LABELS, _l("Not known")))
+    phone = StringField(
+        _l("Phone"),
+        filters=[_strip],
+        validators=[
+            Optional(),
+            Length(max=40),
+            Regexp(r"^[0-9+\- ()]{5,40}$", message=_l("Write the phone number with digits only.")),
+        ],
+    )
+    district = SelectField(_l("District"), choices=[("", _l("Not known"))] + [(d, d) for d in DISTRICTS])
+    address = StringField(_l("Address or nearby place"), filters=[_strip], validators=[Optional(), Length(max=300)])
+
+    def validate_birth_year(self, field):
+        if field.data is not None and field.data > date.today().year:
+            raise ValidationError(_l("The year of birth cannot be in the future."))
+
+    def values(self) -> dict:
+        return {
+            "display_name": self.display_name.data,
+            "birth_year": self.birth_year.data,
+            "sex": self.sex.data or None,
+            "phone": self.phone.data or None,
+            "district": self.district.data or None,
+            "address": self.address.data or None,
+        }
+
+
+class NeedForm(FlaskForm):
+    category = SelectField(_l("Kind of help"), validators=[DataRequired()])
+    goal = StringField(
+        _l("Goal, in the client's words"), filters=[_strip], validators=[DataRequired(), Length(max=300)]
+    )
+
+
+class CloseNeedForm(FlaskForm):
+    status = RadioField(_l("Outcome"), choices=_choices(CLOSING_LABELS), validators=[InputRequired()])
+    note = TextAreaField(_l("Note"), filters=[_strip], validators=[DataRequired(), Length(max=2000)])
+
+
+class ConsentForm(FlaskForm):
+    scope = RadioField(
+        _l("Who may receive the information"),
+        choices=[("organization", _l("One organization")), ("category", _l("Any service of one kind"))],
+        default="organization",
+    )
+    organization_id = SelectField(_l("Organization"), validate_choice=False)
+    category = SelectField(_l("Kind of service"), validate_choice=False)
+    fields = MultiCheckboxField(_l("Information they may receive"), choices=_choices(CONSENT_FIELD_LABELS))
+    purpose = SelectField(_l("Purpose"), choices=_choices(PURPOSE_LABELS))
+    valid_from = DateField(_l("Valid from"), validators=[InputRequired()])
+    valid_until = DateField(_l("Valid until (empty: until revoked)"), validators=[Optional()])
+    given_by = SelectField(_l("Consent given by"), choices=_choices(GIVEN_BY_LABELS))
+    guardian_name = StringField(_l("Guardian's name"), filters=[_strip], validators=[Optional(), Length(max=80)])
+    guardian_relation = StringField(
+        _l("Relation to the client"), filters=[_strip], validators=[Optional(), Length(max=40)]
+    )
+
+    def values(self) -> dict:
+        by_org = self.scope.data == "organization"
+        return {
+            "organization_id": self.organization_id.data if by_org else None,
+            "category": None if by_org else self.category.data,
+            "fields": list(self.fields.data or []),
+            "purpose": self.purpose.data,
+            "valid_from": self.valid_from.data,
+            "valid_until": self.valid_until.data,
+            "given_by": self.given_by.data,
+            "guardian_name": self.guardian_name.data,
+            "guardian_relation": self.guardian_relation.data,
+        }
+
+
+class RevokeConsentForm(FlaskForm):
+    note = TextAreaField(_l("Why (optional)"), filters=[_strip], validators=[Optional(), Length(max=1000)])
+
+
+class ReferralForm(FlaskForm):
+    need_id = SelectField(_l("For which need"), validate_choice=False)
+    location_id = SelectField(_l("Location"), validate_choice=False)
+    eligibility_override_reason = TextAreaField(
+        _l("Refer anyway: why"), filters=[_strip], validators=[Optional(), Length(max=1000)]
+    )
+    consent_override_reason = TextAreaField(
+        _l("Refer without consent: the reason (recorded)"), filters=[_strip], validators=[Optional(), Length(max=1000)]
+    )
+    override_fields = MultiCheckboxField(
+        _l("Information the agency may see"), choices=_choices(CONSENT_FIELD_LABELS), default=["name", "phone"]
+    )
+
+
+class AttemptForm(FlaskForm):
+    corrects_id = HiddenField()
+    occurred_at = DateTimeLocalField(
+        _l("When"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], validators=[InputRequired()]
+    )
+    channel = SelectField(_l("How"), choices=_choices(CHANNEL_LABELS))
+    party = SelectField(_l("Who was contacted"), choices=_choices(PARTY_LABELS))
+    outcome = SelectField(_l("What happened"), choices=_choices(OUTCOME_LABELS))
+    refused_by = SelectField(_l("Who refused"), choices=_choices(REFUSER_LABELS, "—"), default="")
+    refusal_reason = SelectField(_l("Reason for the refusal"), choices=_choices(REFUSAL_REASON_LABELS, "—"), default="")
+    note = TextAreaField(_l("Note"), filters=[_strip], validators=[Optional(), Length(max=2000)])
+    next_follow_up = DateField(_l("Next follow-up"), validators=[Optional()])
+
+    def values(self) -> dict:
+        return {
+            "occurred_at": local_to_utc(self.occurred_at.data) if self.occurred_at.data else None,
+            "channel": self.channel.data,
+            "party": self.party.data,
+            "outcome": self.outcome.data,
+            "refused_by": self.refused_by.data or None,
+            "refusal_reason": self.refusal_reason.data or None,
+            "note": self.note.data,
+            "next_follow_up": self.next_follow_up.data,
+            "corrects_id": self.corrects_id.data or None,
+        }
+
+
+class AgencyAnswerForm(FlaskForm):
+    answer = HiddenField(validators=[DataRequired()])
+    reason = SelectField(_l("Reason"), choices=_choices(AGENCY_DECLINE_REASONS, "—"), default="")
+    note = TextAreaField(_l("Note to the caseworker"), filters=[_strip], validators=[Optional(), Length(max=1000)])

@@ -1,0 +1,184 @@
+"""Clients, their needs and consents, referrals, and the append-only log of outreach attempts.
+
+A referral's status is derived from its attempts (``rules.derive_status``) and cached on the row in the
+same transaction that adds an attempt; attempts themselves are never changed or deleted — a correction
+is a new attempt pointing at the one it corrects (enforced by the ORM guard in ``guards.py`` and by
+database triggers created in the migration).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from directory.extensions import db
+from directory.models_base import UTCDateTime, new_id, utcnow
+
+SEXES = ("female", "male")
+NEED_STATUSES = ("open", "met", "withdrawn", "unreachable")
+CLOSING_STATUSES = ("met", "withdrawn", "unreachable")
+
+CHANNELS = ("phone", "visit", "wechat", "sms", "email", "letter", "in_person", "lianjie")
+PARTIES = ("provider", "client", "family", "other")
+OUTCOMES = (
+    "no_answer",
+    "left_message",
+    "call_back_later",
+    "refused",
+    "accepted",
+    "waitlisted",
+    "needs_documents",
+    "service_delivered",
+    "other",
+)
+REFUSERS = ("provider", "client", "family")
+REFUSAL_REASONS = (
+    "not_eligible",
+    "no_capacity",
+    "stigma_drug",
+    "stigma_hiv",
+    "cost",
+    "distance",
+    "documents_missing",
+    "not_interested",
+    "family_unwilling",
+    "no_response",
+    "other",
+)
+# What a consent may let an organization see. The first three are what an agency needs to reach the
+# client; the ones marked sensitive are PIPL art. 28 sensitive personal information.
+CONSENT_FIELDS = ("name", "age_sex", "phone", "address", "need", "substance_use", "hiv", "health", "family", "finances")
+SENSITIVE_CONSENT_FIELDS = frozenset({"substance_use", "hiv", "health"})
+PURPOSES = ("referral", "case_coordination", "emergency")
+GUARDIAN_AGE = 14  # below this age a guardian gives consent
+
+
+class Client(db.Model):
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    display_name: Mapped[str] = mapped_column(String(80))  # an alias is enough
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    sex: Mapped[str | None] = mapped_column(String(10))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    district: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(300))
+    # The "near" point for search, resolved from the address or district when saved.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    place_name: Mapped[str | None] = mapped_column(String(200))
+    # Eligibility facts in the evaluator's vocabulary (docs/eligibility.md); absent = unknown.
+    facts: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    seed_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    owner = relationship("User")
+    needs: Mapped[list[Need]] = relationship(back_populates="client", order_by="Need.created_at")
+    consents: Mapped[list[Consent]] = relationship(back_populates="client", order_by="Consent.created_at")
+    referrals: Mapped[list[Referral]] = relationship(back_populates="client", order_by="Referral.created_at")
+
+
+class Need(db.Model):
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("client.id"), index=True)
+    category: Mapped[str] = mapped_column(String(64))  # a taxonomy term code
+    goal: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    closing_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client: Mapped[Client] = relationship(back_populates="needs")
+    referrals: Mapped[list[Referral]] = relationship(back_populates="need", order_by="Referral.created_at")
+    closed_by = relationship("User")
+
+
+class Consent(db.Model):
+    """Which organization (or kind of service) may receive which fields, for what, from when until when."""
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("client.id"), index=True)
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organization.id"))
+    category: Mapped[str | None] = mapped_column(String(64))  # a taxonomy code: "any methadone clinic"
+    fields: Mapped[list] = mapped_column(JSON, default=list)
+    purpose: Mapped[str] = mapped_column(String(30), default="referral")
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    given_by: Mapped[str] = mapped_column(String(20), default="client")  # client | guardian
+    guardian_name: Mapped[str | None] = mapped_column(String(80))
+    guardian_relation: Mapped[str | None] = mapped_column(String(40))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    revocation_note: Mapped[str | None] = mapped_column(Text)
+
+    client: Mapped[Client] = relationship(back_populates="consents")
+    organization = relationship("Organization")
+    recorded_by = relationship("User", foreign_keys=[recorded_by_id])
+
+
+class Referral(db.Model):
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("client.id"), index=True)
+    need_id: Mapped[str] = mapped_column(ForeignKey("need.id"), index=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("service.id"), index=True)
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("location.id"))
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The consent it was made under, or the override that stood in for one.
+    consent_id: Mapped[str | None] = mapped_column(ForeignKey("consent.id"))
+    consent_override_reason: Mapped[str | None] = mapped_column(Text)
+    override_fields: Mapped[list | None] = mapped_column(JSON)
+    # Eligibility when referred; a referral despite "ineligible" records who confirmed it and why.
+    eligibility_status: Mapped[str | None] = mapped_column(String(20))
+    eligibility_override_reason: Mapped[str | None] = mapped_column(Text)
+    # Cached from the attempts in the transaction that adds one (rules.derive_status).
+    status: Mapped[str] = mapped_column(String(20), default="sent", index=True)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_follow_up: Mapped[date | None] = mapped_column(Date, index=True)
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    seed_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+
+    client: Mapped[Client] = relationship(back_populates="referrals")
+    need: Mapped[Need] = relationship(back_populates="referrals")
+    service = relationship("Service")
+    location = relationship("Location")
+    organization = relationship("Organization")
+    consent: Mapped[Consent | None] = relationship()
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    attempts: Mapped[list[Attempt]] = relationship(
+        back_populates="referral", order_by="Attempt.number", passive_deletes="all"
+    )
+
+
+class Attempt(db.Model):
+    """One outreach attempt or answer. Append-only: a correction is a new row with ``corrects_id``."""
+
+    __tablename__ = "outreach_attempt"
+    __table_args__ = (UniqueConstraint("referral_id", "number"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referral.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, … within the referral
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    party: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(30))
+    refused_by: Mapped[str | None] = mapped_column(String(20))
+    refusal_reason: Mapped[str | None] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(Text)
+    next_follow_up: Mapped[date | None] = mapped_column(Date)
+    corrects_id: Mapped[str | None] = mapped_column(ForeignKey("outreach_attempt.id"))
+
+    referral: Mapped[Referral] = relationship(back_populates="attempts")
+    actor = relationship("User")

@@ -1,0 +1,640 @@
+"""Client records, referrals, outreach attempts, the follow-up queue and the agency inbox.
+
+Every route loads its object through one helper that checks access (403 and an audit row when refused)
+and writes the audit row for the view; changes are audited by the services. Pages carry client data, so
+every response of this blueprint is sent with ``Cache-Control: no-store``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from directory.accounts.audit import audit, audit_denied
+from directory.accounts.permissions import (
+    can_answer_referral,
+    can_edit_client,
+    can_keep_clients,
+    can_override_consent,
+    can_use_inbox,
+    can_view_client,
+    can_view_referral,
+)
+from directory.catalog.hours import weekly_table
+from directory.catalog.models import Location, Organization, Service, TaxonomyTerm
+from directory.catalog.services import local_now, local_today
+from directory.extensions import db
+from directory.models_base import utcnow
+from directory.referrals import rules
+from directory.referrals import services as referrals
+from directory.referrals.forms import (
+    AgencyAnswerForm,
+    AttemptForm,
+    ClientForm,
+    CloseNeedForm,
+    ConsentForm,
+    NeedForm,
+    ReferralForm,
+    RevokeConsentForm,
+    utc_to_local,
+)
+from directory.referrals.models import Client, Consent, Need, Referral
+
+bp = Blueprint("referrals", __name__)
+PER_PAGE = 20
+
+
+@bp.after_request
+def no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+# --- loading with access checks ------------------------------------------------------------------
+
+
+def _deny(object_type: str, object_id: str | None, client_id: str | None = None):
+    audit_denied(object_type, object_id, client_id)
+    abort(403)
+
+
+def _require_client_keeper() -> None:
+    if not can_keep_clients(current_user):
+        _deny("client", None)
+
+
+def _client(client_id: str, view: bool = True) -> Client:
+    client = db.session.get(Client, client_id)
+    if client is None:
+        abort(404)
+    if not can_view_client(current_user, client):
+        _deny("client", client.id, client.id)
+    if view:
+        audit("view", "client", client.id, client.id)
+    return client
+
+
+def _need(need_id: str, view: bool = True) -> Need:
+    need = db.session.get(Need, need_id)
+    if need is None:
+        abort(404)
+    if not can_edit_client(current_user, need.client):
+        _deny("need", need.id, need.client_id)
+    if view:
+        audit("view", "need", need.id, need.client_id)
+    return need
+
+
+def _referral(referral_id: str, view: bool = True) -> Referral:
+    referral = db.session.get(Referral, referral_id)
+    if referral is None:
+        abort(404)
+    if not can_view_referral(current_user, referral):
+        _deny("referral", referral.id, referral.client_id)
+    if view:
+        audit("view", "referral", referral.id, referral.client_id)
+    return referral
+
+
+def _apply_problems(form, problems: dict) -> None:
+    """Show a service's problems next to the fields they concern (the rest above the form)."""
+    for name, message in problems.items():
+        target = getattr(form, name, None)
+        if target is not None and hasattr(target, "errors") and name != "form":
+            target.errors = [*list(target.errors), _(str(message))]
+        else:
+            form.form_errors.append(_(str(message)))
+
+
+def _term_choices() -> list[tuple[str, str]]:
+    from directory.i18n import select_locale
+
+    locale = select_locale()
+    terms = db.session.scalars(select(TaxonomyTerm).order_by(TaxonomyTerm.position)).all()
+    return [(t.code, ("— " if t.parent_id else "") + t.label(locale)) for t in terms]
+
+
+# --- clients -------------------------------------------------------------------------------------
+
+
+@bp.route("/clients")
+@login_required
+def client_list():
+    _require_client_keeper()
+    query = select(Client).order_by(Client.updated_at.desc())
+    if current_user.role != "admin":
+        query = query.where(Client.owner_id == current_user.id)
+    q = (request.args.get("q") or "").strip()[:80]
+    if q:
+        query = query.where(Client.display_name.contains(q))
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    for client in page.items:
+        audit("view", "client", client.id, client.id, {"list": True})
+    db.session.commit()
+    return render_template("referrals/client_list.html", page=page, q=q)
+
+
+@bp.route("/clients/new", methods=["GET", "POST"])
+@login_required
+def new_client():
+    _require_client_keeper()
+    form = ClientForm()
+    if form.validate_on_submit():
+        client = referrals.create_client(current_user, form.values(), {})
+        db.session.commit()
+        flash(_("The client was added. Record their needs and consent next."), "success")
+        return redirect(url_for("referrals.client", client_id=client.id))
+    return render_template("referrals/client_form.html", form=form, client=None), (400 if form.errors else 200)
+
+
+@bp.route("/clients/<client_id>")
+@login_required
+def client(client_id: str):
+    client = _client(client_id)
+    db.session.commit()
+    need_form = NeedForm()
+    need_form.category.choices = _term_choices()
+    return render_template(
+        "referrals/client.html",
+        client=client,
+        need_form=need_form,
+        today=local_today(),
+        now=utcnow(),
+        can_refer=True,
+    )
+
+
+@bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_client(client_id: str):
+    client = _client(client_id, view=request.method == "GET")
+    form = ClientForm(obj=client) if request.method == "GET" else ClientForm()
+    if request.method == "GET":
+        form.version.data = client.version
+        form.sex.data = client.sex or ""
+        form.district.data = client.district or ""
+        db.session.commit()
+    elif form.validate_on_submit():
+        if str(client.version) != (form.version.data or ""):
+            _conflict(form)
+        else:
+            try:
+                referrals.update_client(client, form.values(), client.facts or {}, current_user)
+                db.session.commit()
+            except StaleDataError:
+                db.session.rollback()
+                _conflict(form)
+            else:
+                flash(_("Your changes were saved."), "success")
+                return redirect(url_for("referrals.client", client_id=client.id))
+    failed = request.method == "POST"
+    return render_template("referrals/client_form.html", form=form, client=client), (
+        409 if failed and form.form_errors else 400 if failed else 200
+    )
+
+
+def _conflict(form) -> None:
+    form.form_errors.append(
+        _(
+            "Someone else changed this client record while you were editing. Your changes were not saved; "
+            "the form shows what you typed — compare with the current record and save again."
+        )
+    )
+
+
+@bp.post("/clients/<client_id>/needs")
+@login_required
+def add_need(client_id: str):
+    client = _client(client_id, view=False)
+    form = NeedForm()
+    form.category.choices = _term_choices()
+    if form.validate_on_submit():
+        need = referrals.add_need(client, form.category.data, form.goal.data, current_user)
+        db.session.commit()
+        flash(_("The need was added. Here are services that may help."), "success")
+        return redirect(url_for("referrals.need", need_id=need.id))
+    db.session.rollback()
+    audit("view", "client", client.id, client.id)
+    db.session.commit()
+    return render_template(
+        "referrals/client.html", client=client, need_form=form, today=local_today(), now=utcnow(), can_refer=True
+    ), 400
+
+
+@bp.route("/needs/<need_id>")
+@login_required
+def need(need_id: str):
+    need = _need(need_id)
+    db.session.commit()
+    form = CloseNeedForm()
+    return _need_page(need, form, 200)
+
+
+def _need_page(need: Need, form: CloseNeedForm, status: int):
+    alternatives = referrals.alternatives(need, need.client, local_today()) if need.status == "open" else []
+    return render_template(
+        "referrals/need.html",
+        need=need,
+        client=need.client,
+        form=form,
+        alternatives=alternatives,
+        now=utcnow(),
+    ), status
+
+
+@bp.post("/needs/<need_id>/close")
+@login_required
+def close_need(need_id: str):
+    need = _need(need_id, view=False)
+    form = CloseNeedForm()
+    if form.validate_on_submit():
+        try:
+            referrals.close_need(need, form.status.data, form.note.data, current_user)
+        except referrals.ReferralError as exc:
+            db.session.rollback()
+            _apply_problems(form, exc.problems)
+        else:
+            db.session.commit()
+            flash(_("The need was closed."), "success")
+            return redirect(url_for("referrals.client", client_id=need.client_id))
+    audit("view", "need", need.id, need.client_id)
+    db.session.commit()
+    return _need_page(need, form, 400)
+
+
+# --- consent -------------------------------------------------------------------------------------
+
+
+def _consent_form_choices(form: ConsentForm) -> None:
+    orgs = db.session.execute(select(Organization.id, Organization.name).order_by(Organization.name)).all()
+    form.organization_id.choices = [("", "—")] + [(o.id, o.name) for o in orgs]
+    form.category.choices = [("", "—")] + _term_choices()
+
+
+@bp.route("/clients/<client_id>/consents/new", methods=["GET", "POST"])
+@login_required
+def new_consent(client_id: str):
+    client = _client(client_id, view=request.method == "GET")
+    form = ConsentForm()
+    _consent_form_choices(form)
+    if request.method == "GET":
+        form.valid_from.data = local_today()
+        form.fields.data = ["name", "age_sex", "phone", "need"]
+        if request.args.get("organization"):
+            form.organization_id.data = request.args["organization"]
+        form.given_by.data = "guardian" if rules.may_be_under(client.birth_year, 14, local_today()) else "client"
+        db.session.commit()
+    elif form.validate_on_submit():
+        values = form.values()
+        if values["organization_id"] and db.session.get(Organization, values["organization_id"]) is None:
+            form.organization_id.errors = [_("Choose an organization from the list.")]
+        elif values["category"] and values["category"] not in {c for c, _label in _term_choices()}:
+            form.category.errors = [_("Choose a kind of service from the list.")]
+        else:
+            try:
+                referrals.record_consent(client, values, current_user, local_today())
+            except referrals.ReferralError as exc:
+                db.session.rollback()
+                _apply_problems(form, exc.problems)
+            else:
+                db.session.commit()
+                flash(_("The consent was recorded."), "success")
+                back = request.args.get("next") or ""
+                if back.startswith("/") and not back.startswith("//"):
+                    return redirect(back)
+                return redirect(url_for("referrals.client", client_id=client.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("referrals/consent_form.html", form=form, client=client), status
+
+
+@bp.post("/consents/<consent_id>/revoke")
+@login_required
+def revoke_consent(consent_id: str):
+    consent = db.session.get(Consent, consent_id)
+    if consent is None:
+        abort(404)
+    if not can_edit_client(current_user, consent.client):
+        _deny("consent", consent.id, consent.client_id)
+    form = RevokeConsentForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        referrals.revoke_consent(consent, form.note.data, current_user)
+    except referrals.ReferralError:
+        db.session.rollback()
+        flash(_("This consent was already revoked."), "error")
+    else:
+        db.session.commit()
+        flash(_("The consent was revoked. Agencies no longer see this client's information under it."), "success")
+    return redirect(url_for("referrals.client", client_id=consent.client_id))
+
+
+# --- referrals -----------------------------------------------------------------------------------
+
+
+def _open_needs_choices(client: Client | None) -> list[tuple[str, str]]:
+    from directory.i18n import select_locale
+
+    query = select(Need).join(Client).where(Need.status == "open").order_by(Client.display_name, Need.created_at)
+    if client is not None:
+        query = query.where(Need.client_id == client.id)
+    elif current_user.role != "admin":
+        query = query.where(Client.owner_id == current_user.id)
+    labels = {t.code: t.label(select_locale()) for t in db.session.scalars(select(TaxonomyTerm))}
+    return [
+        (n.id, f"{n.client.display_name} · {labels.get(n.category, n.category)}：{n.goal}")
+        for n in db.session.scalars(query.limit(500))
+    ]
+
+
+@bp.route("/referrals/new", methods=["GET", "POST"])
+@login_required
+def new_referral():
+    _require_client_keeper()
+    service = db.session.get(Service, request.args.get("service") or "")
+    if service is None:
+        abort(404)
+    chosen_client = None
+    if request.args.get("client"):
+        chosen_client = _client(request.args["client"], view=False)
+    form = ReferralForm()
+    form.need_id.choices = _open_needs_choices(chosen_client)
+    locations = [sal.location for sal in service.service_at_locations if sal.location.active]
+    form.location_id.choices = [(loc.id, f"{loc.name}（{loc.district}）") for loc in locations] or [("", "—")]
+    if request.method == "GET":
+        wanted = request.args.get("need") or ""
+        ids = [c for c, _label in form.need_id.choices]
+        if wanted in ids:
+            form.need_id.data = wanted
+        elif ids:
+            form.need_id.data = _best_need(ids, service) or ids[0]
+        if request.args.get("location") in {loc.id for loc in locations}:
+            form.location_id.data = request.args["location"]
+    need = db.session.get(Need, form.need_id.data or "")
+    if need is not None and not can_edit_client(current_user, need.client):
+        _deny("need", need.id, need.client_id)
+    check = referrals.check_referral(need.client, need, service, local_today()) if need else None
+    if need is not None:
+        audit("view", "client", need.client_id, need.client_id, {"referral_check": service.id})
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            if need is None:
+                form.need_id.errors = [_("Choose one of the client's open needs.")]
+            else:
+                location = db.session.get(Location, form.location_id.data or "") if locations else None
+                try:
+                    referral = referrals.create_referral(
+                        need.client,
+                        need,
+                        service,
+                        location,
+                        current_user,
+                        local_today(),
+                        consent_override_reason=form.consent_override_reason.data,
+                        override_fields=form.override_fields.data or [],
+                        eligibility_override_reason=form.eligibility_override_reason.data,
+                    )
+                except referrals.ReferralError as exc:
+                    db.session.rollback()
+                    if need is not None:
+                        audit("view", "client", need.client_id, need.client_id, {"referral_check": service.id})
+                    _referral_problems(form, exc.problems)
+                else:
+                    db.session.commit()
+                    flash(_("The referral was made. Record each contact as it happens."), "success")
+                    return redirect(url_for("referrals.referral", referral_id=referral.id))
+    db.session.commit()
+    return render_template(
+        "referrals/referral_form.html",
+        form=form,
+        service=service,
+        need=need,
+        client=need.client if need else chosen_client,
+        check=check,
+        may_override=can_override_consent(current_user),
+    ), status
+
+
+def _best_need(need_ids: list[str], service: Service) -> str | None:
+    """The open need whose kind of help this service offers, if any."""
+    codes = referrals.service_codes(service)
+    for need in db.session.scalars(select(Need).where(Need.id.in_(need_ids))):
+        if need.category in codes:
+            return need.id
+    return None
+
+
+def _referral_problems(form: ReferralForm, problems: dict) -> None:
+    messages = {
+        "no_consent": _(
+            "The client has not consented to share information with this organization. Record the client's "
+            "consent first (nothing was sent)."
+        ),
+        "override_not_allowed": _(
+            "Only a supervisor may refer without the client's consent. Record the client's consent first."
+        ),
+    }
+    consent_problem = problems.pop("consent", None)
+    if consent_problem:
+        form.form_errors.append(messages[consent_problem])
+        if consent_problem == "override_not_allowed":
+            form.consent_override_reason.errors = [messages[consent_problem]]
+    if problems.pop("eligibility", None):
+        form.eligibility_override_reason.errors = [
+            _("The client does not meet this service's rules. To refer anyway, write why.")
+        ]
+    _apply_problems(form, problems)
+
+
+@bp.route("/referrals/<referral_id>")
+@login_required
+def referral(referral_id: str):
+    referral = _referral(referral_id)
+    db.session.commit()
+    if can_view_client(current_user, referral.client):
+        form = AttemptForm()
+        _prefill_attempt(form, referral)
+        return _referral_page(referral, form, 200)
+    return _agency_page(referral, AgencyAnswerForm(), 200)
+
+
+def _prefill_attempt(form: AttemptForm, referral: Referral) -> None:
+    form.occurred_at.data = utc_to_local(utcnow()).replace(second=0, microsecond=0)
+    form.next_follow_up.data = local_today() + timedelta(days=3)
+    form.party.data = "provider"
+    target = next((a for a in referral.attempts if a.id == request.args.get("correct")), None)
+    if target is not None:
+        form.corrects_id.data = target.id
+        form.occurred_at.data = utc_to_local(target.occurred_at)
+        for name in ("channel", "party", "outcome", "refused_by", "refusal_reason", "note", "next_follow_up"):
+            getattr(form, name).data = getattr(target, name) or ("" if name != "next_follow_up" else None)
+
+
+def _referral_page(referral: Referral, form: AttemptForm, status: int):
+    standing = {a.id for a in rules.effective_attempts(referral.attempts)}
+    need = referral.need
+    alternatives = []
+    if need.status == "open" and referral.status != "delivered":
+        alternatives = referrals.alternatives(need, referral.client, local_today())
+    return render_template(
+        "referrals/referral.html",
+        referral=referral,
+        client=referral.client,
+        form=form,
+        standing=standing,
+        correcting=next((a for a in referral.attempts if a.id == form.corrects_id.data), None),
+        alternatives=alternatives,
+        stale=rules.is_stale(referral.status, referral.last_activity_at, utcnow(), need.status == "open"),
+        today=local_today(),
+    ), status
+
+
+def _agency_page(referral: Referral, form: AgencyAnswerForm, status: int):
+    return render_template(
+        "referrals/agency_referral.html",
+        referral=referral,
+        client=referral.client,
+        visible=referrals.visible_fields(referral, local_today()),
+        form=form,
+        today=local_today(),
+        may_answer=can_answer_referral(current_user, referral),
+    ), status
+
+
+@bp.post("/referrals/<referral_id>/attempts")
+@login_required
+def add_attempt(referral_id: str):
+    referral = _referral(referral_id, view=False)
+    if not can_edit_client(current_user, referral.client):
+        _deny("referral", referral.id, referral.client_id)
+    form = AttemptForm()
+    if form.validate_on_submit():
+        try:
+            referrals.record_attempt(referral, form.values(), current_user)
+        except referrals.ReferralError as exc:
+            db.session.rollback()
+            _apply_problems(form, exc.problems)
+        else:
+            db.session.commit()
+            if referral.status == "refused":
+                flash(_("Refusal recorded. Don't give up: the next resources to try are below."), "success")
+            else:
+                flash(_("The attempt was recorded."), "success")
+            return redirect(url_for("referrals.referral", referral_id=referral.id))
+    audit("view", "referral", referral.id, referral.client_id)
+    db.session.commit()
+    return _referral_page(referral, form, 400)
+
+
+@bp.post("/referrals/<referral_id>/answer")
+@login_required
+def answer_referral(referral_id: str):
+    referral = _referral(referral_id, view=False)
+    if not can_answer_referral(current_user, referral):
+        _deny("referral", referral.id, referral.client_id)
+    form = AgencyAnswerForm()
+    if form.validate_on_submit():
+        if form.answer.data == "decline" and not form.reason.data:
+            form.reason.errors = [_("Choose the reason for declining.")]
+        else:
+            try:
+                referrals.agency_answer(referral, form.answer.data, form.reason.data, form.note.data, current_user)
+            except referrals.ReferralError as exc:
+                db.session.rollback()
+                _apply_problems(form, exc.problems)
+            else:
+                db.session.commit()
+                flash(_("Your answer was sent to the caseworker."), "success")
+                return redirect(url_for("referrals.inbox"))
+    audit("view", "referral", referral.id, referral.client_id)
+    db.session.commit()
+    return _agency_page(referral, form, 400)
+
+
+# --- queues --------------------------------------------------------------------------------------
+
+
+@bp.route("/followups")
+@login_required
+def followups():
+    _require_client_keeper()
+    queue = referrals.follow_up_queue(current_user, local_today())
+    seen: set[str] = set()
+    for item in [*queue.overdue, *queue.today, *queue.stale, *queue.needs_without_referral]:
+        if item.client_id not in seen:
+            seen.add(item.client_id)
+            audit("view", "client", item.client_id, item.client_id, {"list": "followups"})
+    db.session.commit()
+    return render_template("referrals/followups.html", queue=queue, today=local_today(), now=utcnow())
+
+
+@bp.route("/inbox")
+@login_required
+def inbox():
+    if not can_use_inbox(current_user):
+        _deny("inbox", None)
+    status = request.args.get("status") or None
+    if status not in (None, *rules.STATUSES):
+        status = None
+    page = db.paginate(referrals.inbox_query(current_user.organization_id, status), per_page=PER_PAGE, error_out=False)
+    for item in page.items:
+        audit("view", "referral", item.id, item.client_id, {"list": "inbox"})
+    db.session.commit()
+    today = local_today()
+    counts = dict(
+        db.session.execute(
+            select(Referral.status, func.count())
+            .where(Referral.organization_id == current_user.organization_id)
+            .group_by(Referral.status)
+        ).all()
+    )
+    return render_template(
+        "referrals/inbox.html",
+        page=page,
+        status=status,
+        counts=counts,
+        visible={r.id: referrals.visible_fields(r, today) for r in page.items},
+        today=today,
+    )
+
+
+@bp.route("/clients/<client_id>/print")
+@login_required
+def print_list(client_id: str):
+    client = _client(client_id, view=False)
+    chosen = request.args.getlist("service") or referrals.default_print_selection(client)
+    services = referrals.printable_services(client, chosen[:30])
+    audit("print", "client", client.id, client.id, {"services": [s.id for s, _locs in services]})
+    db.session.commit()
+    return render_template("referrals/print.html", client=client, services=services, now=local_now())
+
+
+@bp.app_context_processor
+def referral_labels():
+    from directory.referrals import labels
+
+    return {
+        "referral_status_label": lambda s: labels.STATUS_LABELS.get(s, s),
+        "need_status_label": lambda s: labels.NEED_STATUS_LABELS.get(s, s),
+        "channel_label": lambda s: labels.CHANNEL_LABELS.get(s, s),
+        "party_label": lambda s: labels.PARTY_LABELS.get(s, s),
+        "outcome_label": lambda s: labels.OUTCOME_LABELS.get(s, s),
+        "refuser_label": lambda s: labels.REFUSER_LABELS.get(s, s),
+        "refusal_reason_label": lambda s: labels.REFUSAL_REASON_LABELS.get(s, s),
+        "consent_field_label": lambda s: labels.CONSENT_FIELD_LABELS.get(s, s),
+        "purpose_label": lambda s: labels.PURPOSE_LABELS.get(s, s),
+        "sex_label": lambda s: labels.SEX_LABELS.get(s, s),
+        "utc_to_local": utc_to_local,
+        "days_since": referrals.days_since,
+        "weekly_hours": lambda service: weekly_table(service.schedules),
+        "shared_fact_rows": labels.shared_fact_rows,
+        "is_stale_referral": lambda r, now: rules.is_stale(r.status, r.last_activity_at, now, r.need.status == "open"),
+    }
