@@ -17,6 +17,10 @@ from directory.seed import SeedError, load_seed, read_yaml
 
 
 def register_cli(app: Flask) -> None:
+    from directory.backup import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(reindex_command)
