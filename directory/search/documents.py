@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from directory.catalog.models import Service, TaxonomyTerm
 from directory.search.analysis import pinyin_keys
+from directory.search.eligibility import rules_bytes
 
 
 def _codes_with_ancestors(terms: list[TaxonomyTerm]) -> list[str]:
@@ -74,6 +75,7 @@ def service_documents(service: Service) -> Iterator[dict]:
         "accepting": bool(service.accepting_referrals),
         "languages": languages,
         "hours": _hours(service),
+        "rules_col": rules_bytes(service.eligibility_rules),
     }
     body = [service.description or "", service.eligibility_description or ""]
 

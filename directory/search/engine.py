@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
+from itertools import islice
 
 import numpy as np
 from markupsafe import Markup, escape
@@ -22,9 +23,11 @@ from whoosh.query import And, ConstantScoreQuery, Every, Or, Query, Term
 
 from directory.catalog.hours import is_open_at
 from directory.catalog.models import DISTRICTS
+from directory.eligibility.rules import Verdict
 from directory.geo.distance import bounding_box, distance_km
 from directory.geo.geocoder import GeoResult
 from directory.search.analysis import text_analyzer
+from directory.search.eligibility import EligibilityCheck
 from directory.search.index import SearchIndex
 from directory.search.spatial import DocSet, grid_for, leaves, local_km, segment_key, service_id_of
 from directory.search.synonyms import Synonyms
@@ -38,6 +41,9 @@ EXACT_MARGIN = 0.0005
 # A tier of a keyword search scores at most this many matches (spread over segments by size, in
 # index order) before taking its top results; beyond it the total is an estimate.
 MATCH_CAP = 800
+# Hiding ineligible services from a broad keyword search: up to this many matching documents are
+# counted exactly (unscored); beyond it the share shown among them scales the estimated total.
+COUNT_LIMIT = 5000
 
 
 class ParamError(ValueError):
@@ -60,6 +66,7 @@ class SearchParams:
     sort: str | None = None
     page: int = 1
     per_page: int = 20
+    hide_ineligible: bool = False  # with a client's facts: leave out services they are not eligible for
 
     @property
     def effective_radius(self) -> float:
@@ -134,6 +141,7 @@ def parse_params(
         sort=sort,
         page=_int(args, "page", 1, 1, 10_000),
         per_page=_int(args, "per_page", 20, 1, MAX_PER_PAGE),
+        hide_ineligible=_flag(args, "hide_ineligible"),
     )
 
 
@@ -153,6 +161,7 @@ class Hit:
     distance_km: float | None = None
     snippet: Markup = field(default_factory=Markup)
     description: str = ""  # the full text the snippet is cut from
+    eligibility: Verdict | None = None  # with a client's facts
 
 
 @dataclass
@@ -164,6 +173,7 @@ class SearchResult:
     suggestion: str | None = None
     corrected_from: str | None = None
     total_is_estimate: bool = False
+    hidden: int | None = None  # services left out as ineligible (None: not hiding, or not counted exactly)
 
     @property
     def pages(self) -> int:
@@ -336,30 +346,48 @@ def run_search(
     synonyms: Synonyms | None,
     place: GeoResult | None,
     now: datetime,
+    eligibility: EligibilityCheck | None = None,
 ) -> SearchResult:
-    """Run one search. ``place`` is the resolved ``near`` point (None when no place was given)."""
+    """Run one search. ``place`` is the resolved ``near`` point (None when no place was given).
+
+    With ``eligibility`` (a client's facts) every hit on the page carries its verdict, and when the
+    check says ``hide`` the services the client is ineligible for are left out before ranking and
+    counting, so totals and pages count only what is shown.
+    """
     origin = place.point if place is not None and place.resolved else None
     text_q = text_query(params.q, synonyms) if params.q else None
+    hiding = eligibility if eligibility is not None and eligibility.hide else None
 
     with search_index.searcher() as searcher:
         if searcher.doc_count() == 0:
-            return SearchResult(params=params, hits=[], total=0, place=place)
+            return SearchResult(params=params, hits=[], total=0, place=place, hidden=0 if hiding else None)
         estimated = False
         if origin is not None:
-            ranked, total = _near(searcher, text_q, params, origin, now)
+            ranked, total, hidden = _near(searcher, text_q, params, origin, now, hiding)
         elif text_q is not None and not params.open_now:
-            ranked, total, estimated = _top_by_relevance(searcher, params, synonyms)
+            ranked, total, estimated, hidden = _top_by_relevance(searcher, params, synonyms, hiding)
         else:
-            ranked, total = _everything(searcher, text_q, params, now)
-        hits = _page_hits(searcher, ranked, params, origin)
+            ranked, total, hidden = _everything(searcher, text_q, params, now, hiding)
+        hits = _page_hits(searcher, ranked, params, origin, eligibility)
         suggestion = _suggest(searcher, params.q) if params.q and total == 0 else None
 
     result = SearchResult(
-        params=params, hits=hits, total=total, place=place, suggestion=suggestion, total_is_estimate=estimated
+        params=params,
+        hits=hits,
+        total=total,
+        place=place,
+        suggestion=suggestion,
+        total_is_estimate=estimated,
+        hidden=hidden,
     )
     if total == 0 and suggestion and suggestion != params.q:
         corrected = run_search(
-            replace(params, q=suggestion), search_index=search_index, synonyms=synonyms, place=place, now=now
+            replace(params, q=suggestion),
+            search_index=search_index,
+            synonyms=synonyms,
+            place=place,
+            now=now,
+            eligibility=eligibility,
         )
         if corrected.total:
             corrected.corrected_from = params.q
@@ -382,9 +410,12 @@ class _Candidate:
     service_id: str = ""
 
 
-def _near(searcher, text_q, params: SearchParams, origin, now) -> tuple[list[_Candidate], int]:
+def _near(
+    searcher, text_q, params: SearchParams, origin, now, hiding: EligibilityCheck | None
+) -> tuple[list[_Candidate], int, int | None]:
     """Documents inside the radius from the per-segment arrays, filtered by masks, then (with words)
-    matched by Whoosh among those documents only; one result per service."""
+    matched by Whoosh among those documents only; one result per service. Returns the ranked
+    candidates, their number, and how many services were hidden as ineligible (with ``hiding``)."""
     radius = params.effective_radius
     lat0, lon0 = origin
     box = bounding_box(lat0, lon0, radius)
@@ -419,11 +450,12 @@ def _near(searcher, text_q, params: SearchParams, origin, now) -> tuple[list[_Ca
         inside = km <= radius
         pos, km, docnums, exact = pos[inside], km[inside], docnums[inside], exact[inside]
         if len(pos):
-            found.append((docnums + offset, km, exact, grid.services[pos], grid.lats[pos], grid.lons[pos]))
+            ineligible = hiding.ineligible(reader, docnums) if hiding else np.zeros(len(docnums), dtype=bool)
+            found.append((docnums + offset, km, exact, grid.services[pos], grid.lats[pos], grid.lons[pos], ineligible))
             by_segment[segment_key(reader)] = docnums.tolist()
     if not found:
-        return [], 0
-    docs, kms, exact, services, lats, lons = (np.concatenate(column) for column in zip(*found, strict=True))
+        return [], 0, 0 if hiding else None
+    docs, kms, exact, services, lats, lons, ineligible = (np.concatenate(column) for column in zip(*found, strict=True))
     scores = np.zeros(len(docs))
 
     if text_q is not None:
@@ -431,15 +463,22 @@ def _near(searcher, text_q, params: SearchParams, origin, now) -> tuple[list[_Ca
         position = {docnum: i for i, docnum in enumerate(docs.tolist())}
         matched = np.fromiter((position[docnum] for _, docnum in results.top_n), dtype=np.int64)
         scores[matched] = [score for score, _ in results.top_n]
-        docs, kms, exact, services, lats, lons, scores = (
-            a[matched] for a in (docs, kms, exact, services, lats, lons, scores)
+        docs, kms, exact, services, lats, lons, scores, ineligible = (
+            a[matched] for a in (docs, kms, exact, services, lats, lons, scores, ineligible)
         )
     if params.open_now:
         is_open = np.fromiter(
             (open_from_stored(searcher.stored_fields(int(d)).get("hours"), now) for d in docs), dtype=bool
         )
+        docs, kms, exact, services, lats, lons, scores, ineligible = (
+            a[is_open] for a in (docs, kms, exact, services, lats, lons, scores, ineligible)
+        )
+    hidden = None
+    if hiding:
+        hidden = len(np.unique(services[ineligible]))  # a service's documents share its rules
+        shown = ~ineligible
         docs, kms, exact, services, lats, lons, scores = (
-            a[is_open] for a in (docs, kms, exact, services, lats, lons, scores)
+            a[shown] for a in (docs, kms, exact, services, lats, lons, scores)
         )
 
     by_distance = params.effective_sort() == "distance" or text_q is None
@@ -469,7 +508,7 @@ def _near(searcher, text_q, params: SearchParams, origin, now) -> tuple[list[_Ca
     ]
     if by_distance:
         _settle_page_order(ranked, params, origin)
-    return ranked, total
+    return ranked, total, hidden
 
 
 def _settle_page_order(ranked: list[_Candidate], params: SearchParams, origin) -> None:
@@ -533,15 +572,19 @@ def _filter_terms(params: SearchParams) -> Query | None:
     return ConstantScoreQuery(And(parts) if len(parts) > 1 else parts[0], 0.0)
 
 
-def _top_by_relevance(searcher, params: SearchParams, synonyms: Synonyms | None) -> tuple[list[_Candidate], int, bool]:
+def _top_by_relevance(
+    searcher, params: SearchParams, synonyms: Synonyms | None, hiding: EligibilityCheck | None
+) -> tuple[list[_Candidate], int, bool, int | None]:
     """Words without a place, in two tiers: services whose names or categories match come first
     (ranked among themselves), then services that match only in their other text. Each tier is
     Whoosh's top-k, widened until the page is full of distinct services; a tier is only read
-    further when the one before it is exhausted, so broad words stay cheap."""
+    further when the one before it is exhausted, so broad words stay cheap. With ``hiding``, the
+    collector passes over ineligible documents before scoring them."""
     filt = _filter_terms(params)
     want = params.page * params.per_page
     ranked: list[_Candidate] = []
     seen: set[str] = set()
+    skipped: list[int] = []
     estimated = False
     for tier, fieldname in enumerate(("title", "all")):
         query = text_query(params.q, synonyms, fieldname)
@@ -549,21 +592,33 @@ def _top_by_relevance(searcher, params: SearchParams, synonyms: Synonyms | None)
             continue
         if filt is not None:
             query = And([query, filt])
-        found, exhaustive = _top_services(searcher, query, want - len(ranked), seen)
+        found, exhaustive, collector = _top_services(searcher, query, want - len(ranked), seen, hiding)
         for candidate in found:
             candidate.km = float(tier)  # keeps the tiers in order when scores are compared later
         ranked.extend(found)
         seen.update(c.service_id for c in found)
+        skipped.extend(collector.skipped)
         if not exhaustive:
             estimated = True
             break
     if not estimated:
-        return ranked, len(ranked), False
+        hidden = hiding.count_services(searcher, np.array(skipped, dtype=np.int64))[1] if hiding else None
+        return ranked, len(ranked), False, hidden
     # Counting every match of a broad query costs more than the search itself: estimate it from
     # Whoosh's document-frequency bound for the full query.
     everything = text_query(params.q, synonyms, "all")
     bound = min(searcher.doc_count(), everything.estimate_size(searcher.reader())) if everything else 0
-    return ranked, max(len(ranked), bound), True
+    if hiding is None or everything is None:
+        return ranked, max(len(ranked), bound), True, None
+    # Hiding: the total must count only what is shown. Read the matching documents unscored; up to
+    # COUNT_LIMIT of them, count exactly, else scale the bound by the share shown among those read.
+    query = everything if filt is None else And([everything, filt])
+    docnums = np.fromiter(islice(searcher.docs_for_query(query), COUNT_LIMIT + 1), dtype=np.int64)
+    if len(docnums) <= COUNT_LIMIT:
+        shown, hidden = hiding.count_services(searcher, docnums)
+        return ranked, max(len(ranked), shown), False, hidden
+    share = 1 - float(hiding.ineligible_global(searcher, docnums).mean())
+    return ranked, max(len(ranked), round(bound * share)), True, None
 
 
 class _CappedTopCollector(TopCollector):
@@ -575,40 +630,52 @@ class _CappedTopCollector(TopCollector):
     small new segments) are never cut off.
     """
 
-    def __init__(self, limit: int, cap: int, total_docs: int):
+    def __init__(self, limit: int, cap: int, total_docs: int, hiding: EligibilityCheck | None = None):
         super().__init__(limit=limit)
         self.cap = cap
         self.total_docs = max(1, total_docs)
         self.capped = False
+        self.hiding = hiding
+        self.skipped: list[int] = []  # global numbers of the ineligible documents passed over
 
     def collect_matches(self):
         share = max(50, math.ceil(self.cap * self.subsearcher.doc_count_all() / self.total_docs))
         collect = self.collect
-        for seen, sub_docnum in enumerate(self.matches()):
+        skip = self.hiding.skipper(self.subsearcher.reader()) if self.hiding else None
+        seen = 0
+        for sub_docnum in self.matches():
+            if skip is not None and skip(sub_docnum):
+                self.skipped.append(self.offset + sub_docnum)
+                continue
             if seen >= share:
                 self.capped = True
                 break
             collect(sub_docnum)
+            seen += 1
 
 
-def _top_services(searcher, query: Query, want: int, exclude: set[str]) -> tuple[list[_Candidate], bool]:
+def _top_services(
+    searcher, query: Query, want: int, exclude: set[str], hiding: EligibilityCheck | None = None
+) -> tuple[list[_Candidate], bool, _CappedTopCollector]:
     """The best-scoring services for ``query`` not in ``exclude``: at least ``want`` of them unless
-    fewer match (then all, and exhaustive is True)."""
+    fewer match (then all, and exhaustive is True). Also returns the collector of the last pass."""
     limit = max(want, 1) * 2 + 10
     cap = max(MATCH_CAP, want * 20)
     while True:
-        collector = _CappedTopCollector(limit, cap, searcher.doc_count_all())
+        collector = _CappedTopCollector(limit, cap, searcher.doc_count_all(), hiding)
         searcher.search_with_collector(query, collector)
         results = collector.results()
         pool = [_Candidate(docnum, score=score) for score, docnum in results.top_n]
         found = [c for c in _one_per_service(searcher, pool) if c.service_id not in exclude]
         exhaustive = not collector.capped and results.scored_length() < limit
         if len(found) >= want or exhaustive or collector.capped:
-            return found, exhaustive
+            return found, exhaustive, collector
         limit *= 4
 
 
-def _everything(searcher, text_q, params: SearchParams, now) -> tuple[list[_Candidate], int]:
+def _everything(
+    searcher, text_q, params: SearchParams, now, hiding: EligibilityCheck | None
+) -> tuple[list[_Candidate], int, int | None]:
     """No place and no ranking by words (browsing by filters, or open now): all matches."""
     filt = _filter_terms(params)
     parts = [q for q in (text_q, filt) if q is not None]
@@ -617,11 +684,19 @@ def _everything(searcher, text_q, params: SearchParams, now) -> tuple[list[_Cand
     pool = [_Candidate(docnum, score=score or 0.0) for score, docnum in results.top_n]
     if params.open_now:
         pool = [c for c in pool if open_from_stored(searcher.stored_fields(c.docnum).get("hours"), now)]
+    hidden = None
+    if hiding:
+        docnums = np.fromiter((c.docnum for c in pool), dtype=np.int64, count=len(pool))
+        ineligible = hiding.ineligible_global(searcher, docnums)
+        hidden = hiding.count_services(searcher, docnums[ineligible])[1]
+        pool = [c for c, out in zip(pool, ineligible, strict=True) if not out]
     ranked = _one_per_service(searcher, pool)
-    return ranked, len(ranked)
+    return ranked, len(ranked), hidden
 
 
-def _page_hits(searcher, ranked: list[_Candidate], params: SearchParams, origin) -> list[Hit]:
+def _page_hits(
+    searcher, ranked: list[_Candidate], params: SearchParams, origin, eligibility: EligibilityCheck | None
+) -> list[Hit]:
     start, end = (params.page - 1) * params.per_page, params.page * params.per_page
     hits = []
     for candidate in ranked[start:end]:
@@ -631,6 +706,8 @@ def _page_hits(searcher, ranked: list[_Candidate], params: SearchParams, origin)
             if not candidate.exact:
                 candidate.km = distance_km(origin[0], origin[1], candidate.lat, candidate.lon)
             hit.distance_km = candidate.km
+        if eligibility is not None:
+            hit.eligibility = eligibility.verdict_for(searcher, candidate.docnum)
         hits.append(hit)
     return hits
 

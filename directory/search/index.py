@@ -34,7 +34,7 @@ from directory.search.models import SearchChange
 from directory.search.spatial import forget_segments_except, leaves, segment_key
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 CURSOR_FILE = "lianjie-cursor.json"
 _local = threading.local()
 
@@ -70,6 +70,8 @@ def make_schema() -> fields.Schema:
         # "taxonomy codes with ancestors|district|accepting 0/1|language codes", for filtering geo candidates
         filter_col=fields.COLUMN(columns.VarBytesColumn()),
         hours=fields.STORED,
+        # The service's eligibility rules as canonical JSON (see directory.search.eligibility)
+        rules_col=fields.COLUMN(columns.VarBytesColumn()),
     )
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import numpy as np
 from whoosh.matching import ListMatcher, NullMatcher
@@ -20,7 +21,6 @@ from whoosh.query import Query
 
 CELL_DEG = 0.05  # about 5 km
 _ROW = 1 << 20  # cell key = row * _ROW + column (cells of Guangdong never reach this many columns)
-_grids: dict[str, SegmentGrid] = {}
 _services: dict[str, int] = {}  # service id → small integer, shared by all segments
 _service_ids: list[str] = []
 _lock = threading.Lock()
@@ -141,21 +141,64 @@ def segment_key(reader) -> str:
     return reader.segment().segment_id()
 
 
-def grid_for(reader) -> SegmentGrid:
-    key = segment_key(reader)
-    grid = _grids.get(key)
-    if grid is None:
-        grid = SegmentGrid.build(reader)
+T = TypeVar("T")
+_per_segment: list[PerSegment] = []
+
+
+class PerSegment(Generic[T]):
+    """A value computed once per index segment (``build(reader)``) and kept until the segment is
+    merged away: call it with a segment reader."""
+
+    def __init__(self, build: Callable[[object], T]):
+        self.build = build
+        self._values: dict[str, T] = {}
+        _per_segment.append(self)
+
+    def __call__(self, reader) -> T:
+        key = segment_key(reader)
+        value = self._values.get(key)
+        if value is None:
+            value = self.build(reader)
+            with _lock:
+                self._values[key] = value
+        return value
+
+    def forget_except(self, keys: set[str]) -> None:
         with _lock:
-            _grids[key] = grid
-    return grid
+            for key in [k for k in self._values if k not in keys]:
+                del self._values[key]
+
+
+grid_for: PerSegment[SegmentGrid] = PerSegment(SegmentGrid.build)
+
+
+def _service_numbers_of(reader) -> np.ndarray:
+    count = reader.doc_count_all()
+    column = reader.column_reader("service_id")
+    return np.fromiter((_service_number(column[d]) for d in range(count)), dtype=np.int64, count=count)
+
+
+# The service number (see ``service_id_of``) of every document of a segment.
+service_numbers: PerSegment[np.ndarray] = PerSegment(_service_numbers_of)
+
+
+def by_leaf(searcher, docnums: np.ndarray, values: Callable[[object, np.ndarray], np.ndarray]) -> np.ndarray:
+    """``values(segment reader, local numbers)`` for documents given by their numbers in the searcher."""
+    out: np.ndarray | None = None
+    for reader, offset in leaves(searcher):
+        inside = (docnums >= offset) & (docnums < offset + reader.doc_count_all())
+        if inside.any():
+            part = values(reader, docnums[inside] - offset)
+            if out is None:
+                out = np.zeros(len(docnums), dtype=part.dtype)
+            out[inside] = part
+    return out if out is not None else np.zeros(len(docnums), dtype=np.int64)
 
 
 def forget_segments_except(keys: set[str]) -> None:
-    """Drop the arrays of segments that no longer exist (merged away)."""
-    with _lock:
-        for key in [k for k in _grids if k not in keys]:
-            del _grids[key]
+    """Drop every per-segment value of segments that no longer exist (merged away)."""
+    for cache in _per_segment:
+        cache.forget_except(keys)
 
 
 def leaves(searcher) -> Iterator[tuple[object, int]]:
