@@ -83,6 +83,8 @@ def register_template_helpers(app: Flask) -> None:
 
     from directory.catalog.forms import LANGUAGE_CHOICES, STATUS_LABELS, WEEKDAY_LABELS
     from directory.catalog.hours import format_period, is_open_at
+    from directory.eligibility.explain import describe_rules, explain_verdict, rules_change_text
+    from directory.eligibility.forms import facts_query
     from directory.i18n import select_locale
 
     field_labels = {
@@ -93,6 +95,7 @@ def register_template_helpers(app: Flask) -> None:
         "application_process": _l("How to apply"),
         "fees_description": _l("Fees"),
         "eligibility_description": _l("Who is eligible"),
+        "eligibility_rules": _l("Eligibility rules"),
         "minimum_age": _l("Minimum age"),
         "maximum_age": _l("Maximum age"),
         "accepting_referrals": _l("Accepting referrals"),
@@ -127,6 +130,12 @@ def register_template_helpers(app: Flask) -> None:
             return str(action_labels[change.action])
         return str(field_labels.get(change.field, change.field))
 
+    def change_value(change, value: str | None) -> str:
+        """A change's old or new value as shown in the history (rules in plain words)."""
+        if change.field == "eligibility_rules":
+            return rules_change_text(value)
+        return value or ""
+
     app.jinja_env.globals.update(
         format_date=flask_babel.format_date,
         format_datetime=flask_babel.format_datetime,
@@ -137,5 +146,9 @@ def register_template_helpers(app: Flask) -> None:
         service_status_label=lambda status: STATUS_LABELS.get(status, status),
         language_label=lambda code: languages.get(code, code),
         change_label=change_label,
+        change_value=change_value,
+        explain_verdict=explain_verdict,
+        describe_rules=describe_rules,
+        facts_query=facts_query,
         term_label=lambda term: term.label(select_locale()),
     )
