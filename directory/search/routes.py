@@ -8,6 +8,8 @@ from werkzeug.datastructures import MultiDict
 from directory.catalog.forms import LANGUAGE_CHOICES
 from directory.catalog.models import DISTRICTS
 from directory.catalog.services import top_level_terms
+from directory.eligibility.explain import verdict_json
+from directory.eligibility.forms import facts_from_query, facts_query
 from directory.search import services as search_service
 from directory.search.engine import ParamError
 
@@ -16,16 +18,16 @@ bp = Blueprint("search", __name__)
 
 def _widen_links(params) -> list[tuple[str, dict]]:
     """Ways out of an empty result: a wider radius, or one filter fewer."""
-    base = {k: v for k, v in request.args.items(multi=False) if k != "page"}
+    base = {k: v for k, v in request.args.lists() if k != "page"}
     links = []
     if params.near:
         wider = min(params.effective_radius * 2, 200)
         if wider > params.effective_radius:
             links.append(("radius", {**base, "radius_km": f"{wider:g}"}))
-    for name in ("category", "district", "open_now", "accepting", "language"):
-        if base.get(name):
+    for name in ("category", "district", "open_now", "accepting", "language", "hide_ineligible"):
+        if any(base.get(name, [])):
             links.append((name, {k: v for k, v in base.items() if k != name}))
-    if params.q and (params.near or any(base.get(n) for n in ("category", "district"))):
+    if params.q and (params.near or any(any(base.get(n, [])) for n in ("category", "district"))):
         links.append(("q", {k: v for k, v in base.items() if k != "q"}))
     return links
 
@@ -40,19 +42,23 @@ def search_page():
     except ParamError as exc:
         error = exc
         params = None
-    if params is not None and (params.q or params.near or params.category or params.district):
-        result = search_service.search(params)
+    facts_form, facts = facts_from_query(args)
+    if params is not None and not facts_form.errors and (params.q or params.near or params.category or params.district):
+        result = search_service.search(params, facts=facts)
     return render_template(
         "search/search.html",
         params=params,
         args=args,
         error=error,
+        facts_form=facts_form,
+        facts=facts,
+        facts_args=facts_query(facts),
         result=result,
         widen=_widen_links(params) if result is not None and result.total == 0 and params else [],
         terms=top_level_terms(),
         districts=DISTRICTS,
         languages=LANGUAGE_CHOICES,
-    ), (400 if error else 200)
+    ), (400 if error or facts_form.errors else 200)
 
 
 @bp.route("/api/v1/search")
@@ -61,7 +67,11 @@ def search_api():
         params = search_service.read_params(request.args)
     except ParamError as exc:
         return jsonify({"error": {"parameter": exc.param, "message": exc.message}}), 400
-    result = search_service.search(params)
+    facts_form, facts = facts_from_query(request.args)
+    if facts_form.errors:
+        name, messages = next(iter(facts_form.errors.items()))
+        return jsonify({"error": {"parameter": getattr(facts_form, name).name, "message": messages[0]}}), 400
+    result = search_service.search(params, facts=facts)
     if result.place is not None and not result.place.resolved:
         return jsonify(
             {
@@ -85,6 +95,8 @@ def search_api():
                 "accepting": params.accepting,
                 "language": params.language,
                 "sort": params.effective_sort(),
+                "client_facts_given": facts is not None,
+                "hide_ineligible": params.hide_ineligible,
             },
             "place": {"name": place.name, "latitude": place.latitude, "longitude": place.longitude}
             if place is not None
@@ -94,6 +106,7 @@ def search_api():
             "page": params.page,
             "per_page": params.per_page,
             "total_pages": result.pages,
+            "hidden_ineligible": result.hidden,
             "suggestion": result.suggestion,
             "corrected_from": result.corrected_from,
             "contents": [
@@ -109,6 +122,7 @@ def search_api():
                     "distance_km": round(hit.distance_km, 3) if hit.distance_km is not None else None,
                     "accepting_referrals": hit.accepting,
                     "score": round(hit.score, 4),
+                    "eligibility": verdict_json(hit.eligibility) if hit.eligibility is not None else None,
                 }
                 for hit in result.hits
             ],
@@ -156,6 +170,7 @@ def search_helpers():
             "open_now": _("Also closed now"),
             "accepting": _("Also those not accepting referrals"),
             "language": _("Any language"),
+            "hide_ineligible": _("Also services the client is not eligible for"),
             "q": _("All services near here, without the search words"),
         }
         return labels[what]

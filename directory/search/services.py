@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
 
 from directory.catalog.forms import LANGUAGE_CHOICES
 from directory.catalog.models import TaxonomyTerm
-from directory.catalog.services import local_now
+from directory.catalog.services import local_now, local_today
 from directory.extensions import db
 from directory.geo.geocoder import resolve_for_app
+from directory.search.eligibility import EligibilityCheck
 from directory.search.engine import ParamError, SearchParams, SearchResult, parse_params, run_search
 from directory.search.index import get_index, try_catch_up
 from directory.search.models import SearchChange
@@ -47,13 +49,22 @@ def ensure_current() -> None:
         try_catch_up()
 
 
-def search(params: SearchParams) -> SearchResult:
-    """Resolve the place, then search. An unresolved place gives an empty result carrying its message."""
+def search(params: SearchParams, facts: Mapping[str, Any] | None = None) -> SearchResult:
+    """Resolve the place, then search. An unresolved place gives an empty result carrying its message.
+
+    ``facts`` is a client's situation in the evaluator's vocabulary (a saved client's ``facts``, or
+    ``ClientFactsForm.to_facts()``): each hit then carries its eligibility verdict, and with
+    ``params.hide_ineligible`` the services the client is not eligible for are left out (counted in
+    ``result.hidden``). Without facts nothing is evaluated.
+    """
     ensure_current()
     place = resolve_for_app(params.near) if params.near else None
     if place is not None and not place.resolved:
         return SearchResult(params=params, hits=[], total=0, place=place)
-    return run_search(params, search_index=get_index(), synonyms=synonyms(), place=place, now=local_now())
+    check = EligibilityCheck(facts, local_today(), hide=params.hide_ineligible) if facts else None
+    return run_search(
+        params, search_index=get_index(), synonyms=synonyms(), place=place, now=local_now(), eligibility=check
+    )
 
 
 __all__ = ["ParamError", "SearchParams", "SearchResult", "read_params", "search"]
