@@ -111,6 +111,18 @@ class ServiceForm(FlaskForm):
         return data
 
 
+class EligibilityForm(FlaskForm):
+    """The rule editor's own fields; the rule rows are read by ``directory.eligibility.editor``."""
+
+    version = HiddenField()
+    eligibility_description = TextAreaField(
+        _l("Who is eligible, in your own words"), validators=[Optional(), Length(max=3000)]
+    )
+
+    def description(self) -> str | None:
+        return (self.eligibility_description.data or "").strip() or None
+
+
 class LocationForm(FlaskForm):
     version = HiddenField()
     name = StringField(_l("Location name"), validators=[DataRequired(), Length(max=300)])

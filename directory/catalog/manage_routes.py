@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -12,9 +12,18 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from directory.accounts.permissions import can_edit_listing, can_review_stale_listings
 from directory.catalog import services as catalog
-from directory.catalog.forms import WEEKDAY_LABELS, HolidayForm, HoursForm, LocationForm, ServiceForm
+from directory.catalog.forms import (
+    WEEKDAY_LABELS,
+    EligibilityForm,
+    HolidayForm,
+    HoursForm,
+    LocationForm,
+    ServiceForm,
+)
 from directory.catalog.hours import weekly_table
 from directory.catalog.models import WEEKDAYS, Location, Organization, ScheduleException, Service, TaxonomyTerm
+from directory.eligibility import editor
+from directory.eligibility.forms import ClientFactsForm
 from directory.extensions import db
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
@@ -138,6 +147,77 @@ def verify_service(service_id: str):
     db.session.commit()
     flash(_("Marked as still accurate today."), "success")
     return redirect(url_for("catalog.service", service_id=service.id))
+
+
+def _sample_facts(formdata) -> tuple[ClientFactsForm, dict | None]:
+    """The editor's sample client (f_* fields in the same POST; no CSRF of its own)."""
+    form = ClientFactsForm(formdata=formdata, meta={"csrf": False})
+    if not form.given() or not form.validate():
+        return form, None
+    return form, form.to_facts() or None
+
+
+@bp.route("/services/<service_id>/eligibility", methods=["GET", "POST"])
+@login_required
+def edit_eligibility(service_id: str):
+    """Structured rules, row by row, with the free text; Preview (and the live preview) saves nothing."""
+    service = _editable(Service, service_id)
+    if request.method == "GET":
+        form = EligibilityForm(formdata=None, eligibility_description=service.eligibility_description)
+        form.version.data = service.version
+        rows = editor.rows_from_rules(service.eligibility_rules)
+        return _eligibility_page(service, form, rows, ClientFactsForm(formdata=None, meta={"csrf": False}), None, 200)
+    form = EligibilityForm()
+    rows = editor.rows_from_form(request.form)
+    facts_form, facts = _sample_facts(request.form)
+    action = request.form.get("action", "save")
+    if request.form.get("remove", "").isdigit():
+        del rows[int(request.form["remove"]) : int(request.form["remove"]) + 1]
+        return _eligibility_page(service, form, rows, facts_form, None, 200)
+    if action == "add":
+        rows.append(editor.RuleRow())
+        return _eligibility_page(service, form, rows, facts_form, None, 200)
+    preview = editor.preview(rows, facts, catalog.local_today())
+    if action == "preview":
+        return _eligibility_page(service, form, rows, facts_form, preview, 200)
+    if not form.validate_on_submit() or not preview["ok"]:
+        return _eligibility_page(service, form, rows, facts_form, preview, 400)
+    if str(service.version) != (form.version.data or ""):
+        _conflict(form)
+        return _eligibility_page(service, form, rows, facts_form, preview, 409)
+    try:
+        changed = catalog.update_eligibility(service, preview["rules"], form.description(), current_user)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        _conflict(form)
+        return _eligibility_page(service, form, rows, facts_form, preview, 409)
+    flash(_("The eligibility rules were saved.") if changed else _("Nothing was changed."), "success")
+    return redirect(url_for("catalog.service", service_id=service.id, _anchor="eligibility"))
+
+
+def _eligibility_page(service: Service, form, rows, facts_form, preview, status: int):
+    return render_template(
+        "manage/eligibility.html",
+        service=service,
+        form=form,
+        rows=rows,
+        facts_form=facts_form,
+        preview=preview,
+        choices=editor.choices(),
+        blank=editor.RuleRow(),
+    ), status
+
+
+@bp.post("/services/<service_id>/eligibility/preview")
+@login_required
+def preview_eligibility(service_id: str):
+    """The live preview: the draft rows (and sample facts) in, plain words and a verdict out (JSON)."""
+    _editable(Service, service_id)
+    facts_form, facts = _sample_facts(request.form)
+    result = editor.preview(editor.rows_from_form(request.form), facts, catalog.local_today())
+    result["facts_problems"] = facts_form.error_messages() if facts_form.errors else []
+    return jsonify(result)
 
 
 def _hours_fields(service: Service) -> dict[str, str]:

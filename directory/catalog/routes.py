@@ -11,6 +11,8 @@ from directory.accounts.permissions import can_edit_listing
 from directory.catalog import services as catalog
 from directory.catalog.hours import weekly_table
 from directory.catalog.models import DISTRICTS, Organization, Service, TaxonomyTerm
+from directory.eligibility.forms import facts_from_query
+from directory.eligibility.rules import evaluate
 from directory.extensions import db
 
 bp = Blueprint("catalog", __name__)
@@ -87,16 +89,19 @@ def service(service_id: str):
     today = catalog.local_today()
     upcoming = [h for h in item.schedule_exceptions if h.ends_on >= today]
     ids = [item.id]
+    facts_form, facts = facts_from_query(request.args)
     return render_template(
         "catalog/service.html",
         service=item,
+        facts_form=facts_form,
+        verdict=evaluate(item.eligibility_rules or [], facts, today) if facts else None,
         hours=weekly_table(item.schedules),
         holidays=upcoming,
         open_now=catalog.is_open_now(item),
         stale=catalog.is_stale(item),
         may_edit=may_edit,
         history=catalog.change_history(ids, limit=50) if current_user.is_authenticated else [],
-    )
+    ), (400 if facts_form.errors else 200)
 
 
 @bp.route("/organizations/<org_id>")

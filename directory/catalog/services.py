@@ -5,6 +5,7 @@ Functions here flush but never commit: the route commits once, so each change is
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -257,6 +258,29 @@ def update_service(service: Service, values: dict, user) -> None:
     _apply(service, values, SERVICE_FIELDS, user, "service", service.organization_id, "update")
     _set_collections(service, values, user)
     db.session.flush()
+
+
+def update_eligibility(service: Service, rules: list[dict], description: str | None, user) -> bool:
+    """Replace the structured rules (valid ones: see ``rule_problems``) and the free-text description.
+    The history keeps the rules as JSON. Returns whether anything changed."""
+    changed = False
+    old_rules = list(service.eligibility_rules or [])
+    if old_rules != rules:
+        service.eligibility_rules = [dict(rule) for rule in rules]
+        _record_service_update(
+            service,
+            user,
+            "eligibility_rules",
+            json.dumps(old_rules, ensure_ascii=False),
+            json.dumps(rules, ensure_ascii=False),
+        )
+        changed = True
+    if (service.eligibility_description or None) != (description or None):
+        _record_service_update(service, user, "eligibility_description", service.eligibility_description, description)
+        service.eligibility_description = description or None
+        changed = True
+    db.session.flush()
+    return changed
 
 
 def deactivate_service(service: Service, user) -> None:
