@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from whoosh import columns, fields, index
 from whoosh.index import LockError
@@ -36,6 +36,8 @@ from directory.search.spatial import forget_segments_except, leaves, segment_key
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 7
 CURSOR_FILE = "lianjie-cursor.json"
+GAP_TTL_SECONDS = 600.0  # longer than any transaction that writes the outbox
+GAP_WINDOW = 10_000  # how far below the newest applied id a missing id is still waited for
 _local = threading.local()
 
 
@@ -98,15 +100,34 @@ class SearchIndex:
 
     # --- cursor: the last outbox row this index has applied ------------------------------------
 
+    def _state(self) -> dict:
+        try:
+            return json.loads((self.path / CURSOR_FILE).read_text())
+        except (OSError, ValueError):
+            return {}
+
     def cursor(self) -> int:
         try:
-            return int(json.loads((self.path / CURSOR_FILE).read_text())["applied"])
-        except (OSError, ValueError, KeyError):
+            return int(self._state()["applied"])
+        except (KeyError, TypeError, ValueError):
             return 0
 
-    def _write_cursor(self, applied: int) -> None:
+    def gaps(self) -> dict[int, float]:
+        """Outbox ids below the cursor not seen yet, with when they were first missed.
+
+        On PostgreSQL, ids come from a sequence at insert time, so a transaction can commit a lower id
+        after a higher one was applied; such an id is remembered here and applied when it appears. A gap
+        older than GAP_TTL_SECONDS belonged to a transaction that rolled back and is forgotten.
+        """
+        try:
+            return {int(k): float(v) for k, v in (self._state().get("gaps") or {}).items()}
+        except (AttributeError, TypeError, ValueError):
+            return {}
+
+    def _write_cursor(self, applied: int, gaps: dict[int, float] | None = None) -> None:
         tmp = self.path / (CURSOR_FILE + ".tmp")
-        tmp.write_text(json.dumps({"applied": applied, "schema": SCHEMA_VERSION}))
+        state = {"applied": applied, "schema": SCHEMA_VERSION, "gaps": {str(k): v for k, v in (gaps or {}).items()}}
+        tmp.write_text(json.dumps(state))
         os.replace(tmp, self.path / CURSOR_FILE)
 
     # --- writing -------------------------------------------------------------------------------
@@ -144,14 +165,17 @@ class SearchIndex:
         done = 0
         with self.sync_lock():
             while True:
-                cursor = self.cursor()
-                rows = db.session.execute(
-                    select(SearchChange.id, SearchChange.service_id)
-                    .where(SearchChange.id > cursor)
-                    .order_by(SearchChange.id)
-                    .limit(batch)
-                ).all()
+                cursor, gaps = self.cursor(), self.gaps()
+                pending = SearchChange.id > cursor
+                if gaps:
+                    pending = or_(pending, SearchChange.id.in_(sorted(gaps)))
+                query = select(SearchChange.id, SearchChange.service_id).where(pending)
+                rows = db.session.execute(query.order_by(SearchChange.id).limit(batch)).all()
+                now = time.time()
+                fresh_gaps = {gap: seen for gap, seen in gaps.items() if now - seen < GAP_TTL_SECONDS}
                 if not rows:
+                    if fresh_gaps != gaps:
+                        self._write_cursor(cursor, fresh_gaps)
                     return done
                 writer = self._writer()
                 try:
@@ -161,7 +185,8 @@ class SearchIndex:
                 except BaseException:
                     writer.cancel()
                     raise
-                self._write_cursor(rows[-1][0])
+                applied = max(cursor, rows[-1][0])
+                self._write_cursor(applied, _next_gaps(fresh_gaps, [r[0] for r in rows], cursor, applied, now))
                 done += len(service_ids)
 
     def _replace(self, writer, service_ids: list[str]) -> None:
@@ -202,7 +227,7 @@ class SearchIndex:
         with self.sync_lock(timeout=max(self.lock_timeout, 30)):
             os.replace(self.path, old)
             os.replace(fresh, self.path)
-            self._write_cursor(latest)
+            self._write_cursor(latest, _unseen_ids(latest))
             self.ix = index.open_dir(self.path)
         shutil.rmtree(old, ignore_errors=True)
         return count
@@ -285,6 +310,24 @@ def expected_doc_ids() -> set[str]:
         else:
             ids.add(f"{service_id}:-")
     return ids
+
+
+def _next_gaps(gaps: dict[int, float], seen_ids: list[int], cursor: int, applied: int, now: float) -> dict[int, float]:
+    """The gaps still open after applying ``seen_ids``: old ones not seen, plus ids skipped in this batch."""
+    seen = set(seen_ids)
+    still = {gap: first for gap, first in gaps.items() if gap not in seen}
+    for missing in range(max(cursor + 1, applied - GAP_WINDOW), applied):
+        if missing not in seen:
+            still.setdefault(missing, now)
+    return still
+
+
+def _unseen_ids(latest: int) -> dict[int, float]:
+    """Ids below ``latest`` (within the window) that no committed outbox row holds yet."""
+    low = max(1, latest - GAP_WINDOW)
+    present = set(db.session.scalars(select(SearchChange.id).where(SearchChange.id >= low, SearchChange.id <= latest)))
+    now = time.time()
+    return {i: now for i in range(low, latest) if i not in present}
 
 
 def get_index(app=None) -> SearchIndex:

@@ -45,7 +45,7 @@ def ensure_current() -> None:
     """Apply catalog changes other workers committed since this index last caught up."""
     index = get_index()
     latest = db.session.scalar(select(func.max(SearchChange.id))) or 0
-    if latest > index.cursor():
+    if latest > index.cursor() or index.gaps():
         try_catch_up()
 
 
