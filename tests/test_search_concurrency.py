@@ -15,8 +15,8 @@ from directory.search.index import expected_doc_ids, get_index
 from tests.conftest import make_config
 
 
-def _updater(tmp: str, db_file: str, seconds: float) -> None:
-    app = create_app(make_config(Path(tmp), Path(db_file), SEARCH_LOCK_TIMEOUT=0.5))
+def _updater(tmp: str, database_uri: str, seconds: float) -> None:
+    app = create_app(make_config(Path(tmp), database_uri, SEARCH_LOCK_TIMEOUT=0.5))
     with app.app_context():
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -27,9 +27,9 @@ def _updater(tmp: str, db_file: str, seconds: float) -> None:
 
 
 def test_concurrent_updaters_lose_nothing(seeded_app, tmp_path):
-    db_file = seeded_app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    database_uri = seeded_app.config["SQLALCHEMY_DATABASE_URI"]
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_updater, args=(str(tmp_path), db_file, 4.0)) for _ in range(2)]
+    workers = [context.Process(target=_updater, args=(str(tmp_path), database_uri, 4.0)) for _ in range(2)]
     for worker in workers:
         worker.start()
     services = db.session.scalars(select(Service).where(Service.status == "active").limit(40)).all()
