@@ -4,10 +4,15 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run setup install translations db seed test lint bench clean
+.PHONY: run serve setup install translations db seed test lint bench bench-load clean
 
 run: setup
 	$(BIN)/flask run --host 127.0.0.1 --port $${PORT:-5000}
+
+# Production serving: gunicorn with WEB_CONCURRENCY workers (default 4) on BIND (default 127.0.0.1:8000).
+serve: install translations db
+	$(BIN)/flask search-sync
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 setup: install translations db seed
 
@@ -32,6 +37,9 @@ test: install translations
 
 bench: install translations
 	$(BIN)/python -m bench.search_bench
+
+bench-load: install translations
+	$(BIN)/python -m bench.load_bench
 
 lint: install
 	$(BIN)/ruff check .
