@@ -1,5 +1,6 @@
 """Import every model so that metadata (and Alembic) see all tables."""
 
+from directory.accounts.audit import AuditEvent  # noqa: F401
 from directory.accounts.models import User  # noqa: F401
 from directory.catalog.models import (  # noqa: F401
     ChangeRecord,
@@ -15,6 +16,5 @@ from directory.catalog.models import (  # noqa: F401
     Taxonomy,
     TaxonomyTerm,
 )
+from directory.referrals.models import Attempt, Client, Consent, Need, Referral  # noqa: F401
 from directory.search.models import SearchChange  # noqa: F401
-from directory.accounts.audit import AuditEvent  # noqa: F401, E402
-from directory.referrals.models import Attempt, Client, Consent, Need, Referral  # noqa: F401, E402

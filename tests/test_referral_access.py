@@ -62,18 +62,18 @@ ALLOWED = {
 ROLES = ["owner", "other-cw", "mmt-staff", "guard-staff", "boss", "root", None]
 
 
-def _snapshot(world) -> tuple:
+def _snapshot(state) -> tuple:
     db.session.expire_all()
     rows = tuple(
         db.session.scalar(select(func.count()).select_from(m)) for m in (Client, Need, Consent, Referral, Attempt)
     )
     return (
         rows,
-        world.client.version,
-        world.client.display_name,
-        world.need.status,
-        world.consent.revoked_at,
-        (world.referral.status),
+        state.client.version,
+        state.client.display_name,
+        state.need.status,
+        state.consent.revoked_at,
+        (state.referral.status),
     )
 
 
