@@ -610,3 +610,81 @@ def test_a_date_in_the_form_is_guangzhou_time(seeded_app, world):
     login(caseworker, "owner")
     post(caseworker, f"/referrals/{world.referral.id}/attempts", attempt_form(occurred_at="2026-11-01T09:30"))
     assert world.referral.attempts[0].occurred_at == datetime(2026, 11, 1, 1, 30, tzinfo=UTC)
+
+
+# --- the client's situation, search for a client, two clicks to refer ---------------------------------
+
+
+def test_client_form_records_the_situation_and_keeps_input_on_error(seeded_app, world):
+    caseworker = seeded_app.test_client()
+    login(caseworker, "owner")
+    bad = post(caseworker, "/clients/new", {"display_name": "小芳", "f_age": "300", "f_sex": "female"})
+    assert bad.status_code == 400 and 'value="小芳"' in bad.get_data(as_text=True)
+    assert db.session.scalar(select(Client).where(Client.display_name == "小芳")) is None
+    good = post(
+        caseworker,
+        "/clients/new",
+        {
+            "display_name": "小芳",
+            "address": "体育西路",
+            "f_age": "27",
+            "f_sex": "female",
+            "f_district": "天河区",
+            "f_substances": ["opioids"],
+            "f_rehab_status": "community_detox",
+            "f_hiv_status": "negative",
+        },
+    )
+    assert good.status_code == 302
+    client = db.session.scalar(select(Client).where(Client.display_name == "小芳"))
+    assert (client.birth_year, client.sex, client.district) == (local_today().year - 27, "female", "天河区")
+    assert client.facts == {"substances": ["opioids"], "rehab_status": "community_detox", "hiv_status": "negative"}
+    assert client.latitude is not None  # 体育西路 resolved by the offline gazetteer
+    page = caseworker.get(f"/clients/{client.id}").get_data(as_text=True)
+    assert page.count("badge-sensitive") == 3  # drug use, rehabilitation status, HIV status
+
+
+def test_search_for_a_client_uses_their_facts_and_place_and_refers_in_two_clicks(seeded_app, world):
+    caseworker = seeded_app.test_client()
+    login(caseworker, "owner")
+    employment = services.add_need(world.client, "employment", "找工作", world.users.owner)
+    services.record_consent(
+        world.client,
+        {"category": "employment", "fields": ["name"], "purpose": "referral", "valid_from": local_today()},
+        world.users.owner,
+        local_today(),
+    )
+    db.session.commit()
+    page = caseworker.get(f"/search?client={world.client.id}&need={employment.id}")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert "阿芳" in body and "verdict-" in body  # her eligibility, from her record
+    assert "km" in body  # distances from her place (北京路)
+    guard = service("s-andun-security-guard")  # excludes drug use: she is not eligible
+    hidden = caseworker.get(f"/search?client={world.client.id}&need={employment.id}&hide_ineligible=1")
+    assert guard.name not in hidden.get_data(as_text=True)
+    # Click 1: the "Refer" link of a result she is eligible for; click 2: send.
+    card = next(c for c in body.split('<li class="card">') if "verdict-eligible" in c and "/referrals/new" in c)
+    link = re.search(r'href="(/referrals/new\?[^"]+)"', card).group(1).replace("&amp;", "&")
+    assert f"need={employment.id}" in link and f"client={world.client.id}" in link
+    assert caseworker.get(link).status_code == 200
+    service_id = re.search(r"service=([0-9a-f-]{36})", link).group(1)
+    sent = post(caseworker, link, {"need_id": employment.id})
+    assert sent.status_code == 302
+    assert db.session.scalar(select(Referral).where(Referral.need_id == employment.id)).service_id == service_id
+
+
+def test_another_caseworkers_client_cannot_be_searched_for(seeded_app, world):
+    other = seeded_app.test_client()
+    login(other, "other-cw")
+    assert other.get(f"/search?client={world.client.id}").status_code == 403
+
+
+def test_service_page_offers_refer_to_caseworkers_only(seeded_app, world):
+    url = f"/services/{world.mmt.id}"
+    caseworker, staff = seeded_app.test_client(), seeded_app.test_client()
+    login(caseworker, "owner")
+    login(staff, "mmt-staff")
+    assert f"/referrals/new?service={world.mmt.id}" in caseworker.get(url).get_data(as_text=True)
+    assert "/referrals/new" not in staff.get(url).get_data(as_text=True)
+    assert "/inbox" in staff.get(url).get_data(as_text=True)  # the agency's inbox is in its menu

@@ -12,16 +12,14 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from directory.catalog.forms import MultiCheckboxField
-from directory.catalog.models import DISTRICTS
 from directory.referrals.labels import (
     AGENCY_DECLINE_REASONS,
     CHANNEL_LABELS,
@@ -33,7 +31,6 @@ from directory.referrals.labels import (
     PURPOSE_LABELS,
     REFUSAL_REASON_LABELS,
     REFUSER_LABELS,
-    SEX_LABELS,
 )
 
 
@@ -56,10 +53,10 @@ def utc_to_local(moment: datetime) -> datetime:
 
 
 class ClientForm(FlaskForm):
+    """Who the client is and how to reach them; the situation (age, sex, district …) is the facts form."""
+
     version = HiddenField()
     display_name = StringField(_l("Name or alias"), filters=[_strip], validators=[DataRequired(), Length(max=80)])
-    birth_year = IntegerField(_l("Year of birth"), validators=[Optional(), NumberRange(1900, 2100)])
-    sex = SelectField(_l("Sex"), choices=_choices(SEX_LABELS, _l("Not known")))
     phone = StringField(
         _l("Phone"),
         filters=[_strip],
@@ -69,22 +66,27 @@ class ClientForm(FlaskForm):
             Regexp(r"^[0-9+\- ()]{5,40}$", message=_l("Write the phone number with digits only.")),
         ],
     )
-    district = SelectField(_l("District"), choices=[("", _l("Not known"))] + [(d, d) for d in DISTRICTS])
     address = StringField(_l("Address or nearby place"), filters=[_strip], validators=[Optional(), Length(max=300)])
 
-    def validate_birth_year(self, field):
-        if field.data is not None and field.data > date.today().year:
-            raise ValidationError(_l("The year of birth cannot be in the future."))
+    def values(self, facts: dict, today: date) -> tuple[dict, dict]:
+        """The client's columns and the remaining facts, from this form and the facts form's facts.
 
-    def values(self) -> dict:
-        return {
+        Age is kept as a year of birth (an age goes stale); sex and district are columns of their own.
+        """
+        facts = dict(facts)
+        birth_year = facts.pop("birth_year", None)
+        age = facts.pop("age", None)
+        if birth_year is None and age is not None:
+            birth_year = today.year - age
+        values = {
             "display_name": self.display_name.data,
-            "birth_year": self.birth_year.data,
-            "sex": self.sex.data or None,
             "phone": self.phone.data or None,
-            "district": self.district.data or None,
             "address": self.address.data or None,
+            "birth_year": birth_year,
+            "sex": facts.pop("sex", None),
+            "district": facts.pop("district", None),
         }
+        return values, facts
 
 
 class NeedForm(FlaskForm):

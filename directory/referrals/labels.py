@@ -89,54 +89,45 @@ GIVEN_BY_LABELS = {"client": _l("The client"), "guardian": _l("A parent or guard
 
 # Which eligibility facts each consent field lets an agency see.
 FACT_GROUPS = {
+    "age_sex": ("age", "birth_year", "sex"),
+    "address": ("district",),
     "substance_use": ("substances", "rehab_status"),
     "hiv": ("hiv_status",),
     "health": ("pregnant", "disability"),
     "family": ("has_children", "youngest_child_age"),
-    "finances": ("monthly_income", "dibao", "hukou"),
+    "finances": ("monthly_income", "dibao", "hukou", "homeless", "documents"),
 }
-FACT_LABELS = {
-    "substances": _l("Substances used"),
-    "rehab_status": _l("Rehabilitation status"),
-    "hiv_status": _l("HIV status"),
-    "pregnant": _l("Pregnant"),
-    "disability": _l("Disability"),
-    "has_children": _l("Has children"),
-    "youngest_child_age": _l("Youngest child's age"),
-    "monthly_income": _l("Monthly income (yuan)"),
-    "dibao": _l("Minimum living allowance"),
-    "hukou": _l("Household registration"),
-}
-FACT_VALUE_LABELS = {
-    "opioids": _l("Opioids"),
-    "stimulants": _l("Stimulants"),
-    "other": _l("Other"),
-    "community_detox": _l("Community detox (社区戒毒)"),
-    "community_rehab": _l("Community rehabilitation (社区康复)"),
-    "released_isolation": _l("Released from compulsory isolation rehab"),
-    "none": _l("None"),
-    "positive": _l("Positive"),
-    "negative": _l("Negative"),
-    "local": _l("Local"),
-    "nonlocal": _l("Non-local"),
-    True: _l("Yes"),
-    False: _l("No"),
-}
+SENSITIVE_FACTS = frozenset({"substances", "rehab_status", "hiv_status", "pregnant", "disability"})
 
 
-def fact_value_text(value) -> str:
-    if isinstance(value, list):
-        return "、".join(fact_value_text(v) for v in value)
-    if isinstance(value, bool) or value in FACT_VALUE_LABELS:
-        return str(FACT_VALUE_LABELS.get(value, value))
-    return str(value)
+def fact_rows(facts: dict, names=None) -> list[tuple[str, str, bool]]:
+    """(label, value, sensitive) for the known facts, worded as the client-facts form words them."""
+    from directory.eligibility.forms import FACT_FIELDS, ClientFactsForm
 
-
-def shared_fact_rows(client, visible) -> list[tuple[str, str]]:
-    """(label, value) for the client's known facts in the consent fields the agency may see."""
-    facts = client.facts or {}
+    form = ClientFactsForm.from_facts(facts, meta={"csrf": False})
     rows = []
-    for group, keys in FACT_GROUPS.items():
-        if group in visible:
-            rows += [(str(FACT_LABELS[k]), fact_value_text(facts[k])) for k in keys if facts.get(k) is not None]
+    for name in FACT_FIELDS:
+        value = facts.get(name)
+        if value is None or (names is not None and name not in names):
+            continue
+        field = getattr(form, name)
+        choices = dict(getattr(field, "choices", None) or [])
+        if isinstance(value, list):
+            text = "、".join(str(choices.get(v, v)) for v in value) if value else str(choices.get("none", "—"))
+        elif choices:
+            text = str(choices.get(field.data, value))
+        else:
+            text = str(value)
+        rows.append((str(field.label.text), text, name in SENSITIVE_FACTS))
     return rows
+
+
+def shared_fact_rows(client, visible) -> list[tuple[str, str, bool]]:
+    """The client's known facts that the consent fields the agency may see cover (none beyond them)."""
+    names = {name for group in visible for name in FACT_GROUPS.get(group, ())} - {
+        "age",
+        "birth_year",
+        "sex",
+        "district",
+    }
+    return fact_rows(client.facts or {}, names)

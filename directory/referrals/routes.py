@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from directory.accounts.audit import audit, audit_denied
+from directory.accounts.audit import audit
 from directory.accounts.permissions import (
     can_answer_referral,
     can_edit_client,
@@ -23,15 +23,16 @@ from directory.accounts.permissions import (
     can_override_consent,
     can_use_inbox,
     can_view_client,
-    can_view_referral,
 )
 from directory.catalog.hours import weekly_table
 from directory.catalog.models import Location, Organization, Service, TaxonomyTerm
 from directory.catalog.services import local_now, local_today
+from directory.eligibility.forms import ClientFactsForm
 from directory.extensions import db
 from directory.models_base import utcnow
 from directory.referrals import rules
 from directory.referrals import services as referrals
+from directory.referrals.access import deny, load_client, load_need, load_referral, require_client_keeper
 from directory.referrals.forms import (
     AgencyAnswerForm,
     AttemptForm,
@@ -54,52 +55,6 @@ def no_store(response):
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
-
-
-# --- loading with access checks ------------------------------------------------------------------
-
-
-def _deny(object_type: str, object_id: str | None, client_id: str | None = None):
-    audit_denied(object_type, object_id, client_id)
-    abort(403)
-
-
-def _require_client_keeper() -> None:
-    if not can_keep_clients(current_user):
-        _deny("client", None)
-
-
-def _client(client_id: str, view: bool = True) -> Client:
-    client = db.session.get(Client, client_id)
-    if client is None:
-        abort(404)
-    if not can_view_client(current_user, client):
-        _deny("client", client.id, client.id)
-    if view:
-        audit("view", "client", client.id, client.id)
-    return client
-
-
-def _need(need_id: str, view: bool = True) -> Need:
-    need = db.session.get(Need, need_id)
-    if need is None:
-        abort(404)
-    if not can_edit_client(current_user, need.client):
-        _deny("need", need.id, need.client_id)
-    if view:
-        audit("view", "need", need.id, need.client_id)
-    return need
-
-
-def _referral(referral_id: str, view: bool = True) -> Referral:
-    referral = db.session.get(Referral, referral_id)
-    if referral is None:
-        abort(404)
-    if not can_view_referral(current_user, referral):
-        _deny("referral", referral.id, referral.client_id)
-    if view:
-        audit("view", "referral", referral.id, referral.client_id)
-    return referral
 
 
 def _apply_problems(form, problems: dict) -> None:
@@ -126,7 +81,7 @@ def _term_choices() -> list[tuple[str, str]]:
 @bp.route("/clients")
 @login_required
 def client_list():
-    _require_client_keeper()
+    require_client_keeper()
     query = select(Client).order_by(Client.updated_at.desc())
     if current_user.role != "admin":
         query = query.where(Client.owner_id == current_user.id)
@@ -143,20 +98,24 @@ def client_list():
 @bp.route("/clients/new", methods=["GET", "POST"])
 @login_required
 def new_client():
-    _require_client_keeper()
-    form = ClientForm()
-    if form.validate_on_submit():
-        client = referrals.create_client(current_user, form.values(), {})
+    require_client_keeper()
+    form, facts_form = ClientForm(), ClientFactsForm()
+    if request.method == "POST" and all([form.validate_on_submit(), facts_form.validate_on_submit()]):
+        values, facts = form.values(facts_form.to_facts(), local_today())
+        client = referrals.create_client(current_user, values, facts)
         db.session.commit()
         flash(_("The client was added. Record their needs and consent next."), "success")
         return redirect(url_for("referrals.client", client_id=client.id))
-    return render_template("referrals/client_form.html", form=form, client=None), (400 if form.errors else 200)
+    failed = request.method == "POST"
+    return render_template("referrals/client_form.html", form=form, facts_form=facts_form, client=None), (
+        400 if failed else 200
+    )
 
 
 @bp.route("/clients/<client_id>")
 @login_required
 def client(client_id: str):
-    client = _client(client_id)
+    client = load_client(client_id)
     db.session.commit()
     need_form = NeedForm()
     need_form.category.choices = _term_choices()
@@ -173,28 +132,29 @@ def client(client_id: str):
 @bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_client(client_id: str):
-    client = _client(client_id, view=request.method == "GET")
-    form = ClientForm(obj=client) if request.method == "GET" else ClientForm()
+    client = load_client(client_id, view=request.method == "GET")
     if request.method == "GET":
+        form, facts_form = ClientForm(obj=client), ClientFactsForm.from_facts(referrals.client_facts(client))
         form.version.data = client.version
-        form.sex.data = client.sex or ""
-        form.district.data = client.district or ""
         db.session.commit()
-    elif form.validate_on_submit():
-        if str(client.version) != (form.version.data or ""):
-            _conflict(form)
-        else:
-            try:
-                referrals.update_client(client, form.values(), client.facts or {}, current_user)
-                db.session.commit()
-            except StaleDataError:
-                db.session.rollback()
+    else:
+        form, facts_form = ClientForm(), ClientFactsForm()
+        if all([form.validate_on_submit(), facts_form.validate_on_submit()]):
+            if str(client.version) != (form.version.data or ""):
                 _conflict(form)
             else:
-                flash(_("Your changes were saved."), "success")
-                return redirect(url_for("referrals.client", client_id=client.id))
+                values, facts = form.values(facts_form.to_facts(), local_today())
+                try:
+                    referrals.update_client(client, values, facts, current_user)
+                    db.session.commit()
+                except StaleDataError:
+                    db.session.rollback()
+                    _conflict(form)
+                else:
+                    flash(_("Your changes were saved."), "success")
+                    return redirect(url_for("referrals.client", client_id=client.id))
     failed = request.method == "POST"
-    return render_template("referrals/client_form.html", form=form, client=client), (
+    return render_template("referrals/client_form.html", form=form, facts_form=facts_form, client=client), (
         409 if failed and form.form_errors else 400 if failed else 200
     )
 
@@ -211,7 +171,7 @@ def _conflict(form) -> None:
 @bp.post("/clients/<client_id>/needs")
 @login_required
 def add_need(client_id: str):
-    client = _client(client_id, view=False)
+    client = load_client(client_id, view=False)
     form = NeedForm()
     form.category.choices = _term_choices()
     if form.validate_on_submit():
@@ -230,7 +190,7 @@ def add_need(client_id: str):
 @bp.route("/needs/<need_id>")
 @login_required
 def need(need_id: str):
-    need = _need(need_id)
+    need = load_need(need_id)
     db.session.commit()
     form = CloseNeedForm()
     return _need_page(need, form, 200)
@@ -251,7 +211,7 @@ def _need_page(need: Need, form: CloseNeedForm, status: int):
 @bp.post("/needs/<need_id>/close")
 @login_required
 def close_need(need_id: str):
-    need = _need(need_id, view=False)
+    need = load_need(need_id, view=False)
     form = CloseNeedForm()
     if form.validate_on_submit():
         try:
@@ -280,7 +240,7 @@ def _consent_form_choices(form: ConsentForm) -> None:
 @bp.route("/clients/<client_id>/consents/new", methods=["GET", "POST"])
 @login_required
 def new_consent(client_id: str):
-    client = _client(client_id, view=request.method == "GET")
+    client = load_client(client_id, view=request.method == "GET")
     form = ConsentForm()
     _consent_form_choices(form)
     if request.method == "GET":
@@ -320,7 +280,7 @@ def revoke_consent(consent_id: str):
     if consent is None:
         abort(404)
     if not can_edit_client(current_user, consent.client):
-        _deny("consent", consent.id, consent.client_id)
+        deny("consent", consent.id, consent.client_id)
     form = RevokeConsentForm()
     if not form.validate_on_submit():
         abort(400)
@@ -356,13 +316,13 @@ def _open_needs_choices(client: Client | None) -> list[tuple[str, str]]:
 @bp.route("/referrals/new", methods=["GET", "POST"])
 @login_required
 def new_referral():
-    _require_client_keeper()
+    require_client_keeper()
     service = db.session.get(Service, request.args.get("service") or "")
     if service is None:
         abort(404)
     chosen_client = None
     if request.args.get("client"):
-        chosen_client = _client(request.args["client"], view=False)
+        chosen_client = load_client(request.args["client"], view=False)
     form = ReferralForm()
     form.need_id.choices = _open_needs_choices(chosen_client)
     locations = [sal.location for sal in service.service_at_locations if sal.location.active]
@@ -378,7 +338,7 @@ def new_referral():
             form.location_id.data = request.args["location"]
     need = db.session.get(Need, form.need_id.data or "")
     if need is not None and not can_edit_client(current_user, need.client):
-        _deny("need", need.id, need.client_id)
+        deny("need", need.id, need.client_id)
     check = referrals.check_referral(need.client, need, service, local_today()) if need else None
     if need is not None:
         audit("view", "client", need.client_id, need.client_id, {"referral_check": service.id})
@@ -457,7 +417,7 @@ def _referral_problems(form: ReferralForm, problems: dict) -> None:
 @bp.route("/referrals/<referral_id>")
 @login_required
 def referral(referral_id: str):
-    referral = _referral(referral_id)
+    referral = load_referral(referral_id)
     db.session.commit()
     if can_view_client(current_user, referral.client):
         form = AttemptForm()
@@ -512,9 +472,9 @@ def _agency_page(referral: Referral, form: AgencyAnswerForm, status: int):
 @bp.post("/referrals/<referral_id>/attempts")
 @login_required
 def add_attempt(referral_id: str):
-    referral = _referral(referral_id, view=False)
+    referral = load_referral(referral_id, view=False)
     if not can_edit_client(current_user, referral.client):
-        _deny("referral", referral.id, referral.client_id)
+        deny("referral", referral.id, referral.client_id)
     form = AttemptForm()
     if form.validate_on_submit():
         try:
@@ -537,9 +497,9 @@ def add_attempt(referral_id: str):
 @bp.post("/referrals/<referral_id>/answer")
 @login_required
 def answer_referral(referral_id: str):
-    referral = _referral(referral_id, view=False)
+    referral = load_referral(referral_id, view=False)
     if not can_answer_referral(current_user, referral):
-        _deny("referral", referral.id, referral.client_id)
+        deny("referral", referral.id, referral.client_id)
     form = AgencyAnswerForm()
     if form.validate_on_submit():
         if form.answer.data == "decline" and not form.reason.data:
@@ -565,7 +525,7 @@ def answer_referral(referral_id: str):
 @bp.route("/followups")
 @login_required
 def followups():
-    _require_client_keeper()
+    require_client_keeper()
     queue = referrals.follow_up_queue(current_user, local_today())
     seen: set[str] = set()
     for item in [*queue.overdue, *queue.today, *queue.stale, *queue.needs_without_referral]:
@@ -580,7 +540,7 @@ def followups():
 @login_required
 def inbox():
     if not can_use_inbox(current_user):
-        _deny("inbox", None)
+        deny("inbox", None)
     status = request.args.get("status") or None
     if status not in (None, *rules.STATUSES):
         status = None
@@ -609,7 +569,7 @@ def inbox():
 @bp.route("/clients/<client_id>/print")
 @login_required
 def print_list(client_id: str):
-    client = _client(client_id, view=False)
+    client = load_client(client_id, view=False)
     chosen = request.args.getlist("service") or referrals.default_print_selection(client)
     services = referrals.printable_services(client, chosen[:30])
     audit("print", "client", client.id, client.id, {"services": [s.id for s, _locs in services]})
@@ -636,5 +596,8 @@ def referral_labels():
         "days_since": referrals.days_since,
         "weekly_hours": lambda service: weekly_table(service.schedules),
         "shared_fact_rows": labels.shared_fact_rows,
+        "may_refer_clients": lambda: can_keep_clients(current_user),
+        "may_use_inbox": lambda: can_use_inbox(current_user),
+        "client_fact_rows": lambda client: labels.fact_rows(referrals.client_facts(client)),
         "is_stale_referral": lambda r, now: rules.is_stale(r.status, r.last_activity_at, now, r.need.status == "open"),
     }

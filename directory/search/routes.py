@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, make_response, render_template, request
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from directory.accounts.permissions import can_keep_clients
 from directory.catalog.forms import LANGUAGE_CHOICES
 from directory.catalog.models import DISTRICTS
 from directory.catalog.services import top_level_terms
 from directory.eligibility.explain import verdict_json
-from directory.eligibility.forms import facts_from_query, facts_query
+from directory.eligibility.forms import ClientFactsForm, facts_from_query, facts_query
 from directory.search import services as search_service
 from directory.search.engine import ParamError
 
@@ -32,33 +34,70 @@ def _widen_links(params) -> list[tuple[str, dict]]:
     return links
 
 
+def _client_context(args: MultiDict):
+    """A saved client to search for (``client=<id>``): their facts and their place; audited like any view."""
+    from directory.referrals.access import load_client
+
+    if not args.get("client"):
+        return None, None
+    if not current_user.is_authenticated:
+        abort(403)
+    client = load_client(args["client"])
+    need = next((n for n in client.needs if n.id == args.get("need") and n.status == "open"), None)
+    return client, need
+
+
 @bp.route("/search")
 def search_page():
     error = None
     result = None
     args = MultiDict(request.args)
+    client, need = _client_context(args)
+    if client is not None:
+        if not args.get("near") and client.place_name:
+            args["near"] = client.place_name
+        if need is not None and not args.get("category") and not args.get("q"):
+            args["category"] = need.category
     try:
         params = search_service.read_params(args)
     except ParamError as exc:
         error = exc
         params = None
-    facts_form, facts = facts_from_query(args)
+    if client is not None:
+        from directory.referrals.services import client_facts
+
+        facts = client_facts(client) or None
+        facts_form = ClientFactsForm.from_facts(facts, meta={"csrf": False})
+    else:
+        facts_form, facts = facts_from_query(args)
     if params is not None and not facts_form.errors and (params.q or params.near or params.category or params.district):
         result = search_service.search(params, facts=facts)
-    return render_template(
-        "search/search.html",
-        params=params,
-        args=args,
-        error=error,
-        facts_form=facts_form,
-        facts=facts,
-        facts_args=facts_query(facts),
-        result=result,
-        widen=_widen_links(params) if result is not None and result.total == 0 and params else [],
-        terms=top_level_terms(),
-        districts=DISTRICTS,
-        languages=LANGUAGE_CHOICES,
-    ), (400 if error or facts_form.errors else 200)
+    response = make_response(
+        render_template(
+            "search/search.html",
+            params=params,
+            args=args,
+            error=error,
+            facts_form=facts_form,
+            facts=facts,
+            facts_args=facts_query(facts) if client is None else {},
+            client=client,
+            need=need,
+            may_refer=can_keep_clients(current_user),
+            result=result,
+            widen=_widen_links(params) if result is not None and result.total == 0 and params else [],
+            terms=top_level_terms(),
+            districts=DISTRICTS,
+            languages=LANGUAGE_CHOICES,
+        ),
+        400 if error or facts_form.errors else 200,
+    )
+    if client is not None:
+        from directory.extensions import db
+
+        db.session.commit()  # the audit row of this view
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/api/v1/search")
