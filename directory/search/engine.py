@@ -43,7 +43,7 @@ EXACT_MARGIN = 0.0005
 MATCH_CAP = 800
 # Hiding ineligible services from a broad keyword search: up to this many matching documents are
 # counted exactly (unscored); beyond it the share shown among them scales the estimated total.
-COUNT_LIMIT = 5000
+COUNT_LIMIT = 1000
 
 
 class ParamError(ValueError):
