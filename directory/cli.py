@@ -17,6 +17,7 @@ from directory.seed import SeedError, load_seed, read_yaml
 
 
 def register_cli(app: Flask) -> None:
+    from directory.api.cli import export_hsds_command, import_hsds_command
     from directory.backup import backup_command, restore_command
 
     app.cli.add_command(backup_command)
@@ -26,6 +27,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(reindex_command)
     app.cli.add_command(search_check_command)
     app.cli.add_command(search_sync_command)
+    app.cli.add_command(import_hsds_command)
+    app.cli.add_command(export_hsds_command)
 
 
 @click.command("seed")
