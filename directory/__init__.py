@@ -38,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from directory import models  # noqa: F401  (register every table)
     from directory.accounts.routes import bp as accounts_bp
+    from directory.api.routes import bp as api_bp
     from directory.catalog.manage_routes import bp as manage_bp
     from directory.catalog.routes import bp as catalog_bp
     from directory.cli import register_cli
@@ -52,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(manage_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(referrals_bp)
+    app.register_blueprint(api_bp)
     install_sync(app)
     install_guards()
     register_web(app)
