@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
@@ -110,9 +111,9 @@ def update_client(client: Client, values: Mapping[str, Any], facts: Mapping[str,
 def add_need(client: Client, category: str, goal: str, user) -> Need:
     problems = {}
     if db.session.scalar(select(TaxonomyTerm.id).where(TaxonomyTerm.code == category)) is None:
-        problems["category"] = "unknown category"
+        problems["category"] = _l("Choose a kind of help from the list.")
     if not (goal or "").strip():
-        problems["goal"] = "required"
+        problems["goal"] = _l("Write the goal.")
     if problems:
         raise ReferralError(problems)
     need = Need(client=client, category=category, goal=goal.strip())
@@ -124,7 +125,7 @@ def add_need(client: Client, category: str, goal: str, user) -> Need:
 
 def close_need(need: Need, status: str, note: str | None, user) -> None:
     if need.status != "open":
-        raise ReferralError({"status": "This need is already closed."})
+        raise ReferralError({"status": _l("This need is already closed.")})
     problems = rules.need_closing_problems(status, note)
     if problems:
         raise ReferralError(problems)
@@ -164,7 +165,7 @@ def record_consent(client: Client, values: Mapping[str, Any], user, today: date)
 
 def revoke_consent(consent: Consent, note: str | None, user) -> None:
     if consent.revoked_at is not None:
-        raise ReferralError({"form": "This consent was already revoked."})
+        raise ReferralError({"form": _l("This consent was already revoked.")})
     consent.revoked_at = utcnow()
     consent.revoked_by_id = user.id
     consent.revocation_note = (note or "").strip() or None
@@ -222,17 +223,17 @@ class ReferralCheck:
 def check_referral(client: Client, need: Need | None, service: Service, today: date) -> ReferralCheck:
     problems: dict[str, Any] = {}
     if need is None or need.client_id != client.id:
-        problems["need_id"] = "Choose one of the client's open needs."
+        problems["need_id"] = _l("Choose one of the client's open needs.")
     elif need.status != "open":
-        problems["need_id"] = "This need is closed."
+        problems["need_id"] = _l("This need is closed.")
     if service.status != "active":
-        problems["form"] = "This service is not active."
+        problems["form"] = _l("This service is not active.")
     elif not service.accepting_referrals:
-        problems["form"] = "This service is not accepting referrals at the moment."
+        problems["form"] = _l("This service is not accepting referrals at the moment.")
     if need is not None and any(
         r.service_id == service.id and r.status in rules.ACTIVE_STATUSES for r in need.referrals
     ):
-        problems["form"] = "This client already has an open referral to this service for this need."
+        problems["form"] = _l("This client already has an open referral to this service for this need.")
     verdict = evaluate(service.eligibility_rules or [], client_facts(client), today)
     return ReferralCheck(find_consent(client, service, today), verdict, problems)
 
@@ -254,7 +255,7 @@ def create_referral(
     check = check_referral(client, need, service, today)
     problems = dict(check.problems)
     if location is not None and location.id not in {sal.location_id for sal in service.service_at_locations}:
-        problems["location_id"] = "This location does not offer the service."
+        problems["location_id"] = _l("This location does not offer the service.")
     reason = (consent_override_reason or "").strip()
     if check.consent is None:
         if not reason:
@@ -262,7 +263,7 @@ def create_referral(
         elif not can_override_consent(user):
             problems["consent"] = "override_not_allowed"
         elif not rules.shared_fields(override_fields):
-            problems["override_fields"] = "Choose what the agency may see."
+            problems["override_fields"] = _l("Choose what the agency may see.")
     elif reason:
         reason = ""  # a consent covers it: nothing to override
     confirm = (eligibility_override_reason or "").strip()
@@ -306,9 +307,9 @@ def record_attempt(referral: Referral, values: Mapping[str, Any], user, now: dat
     if corrects_id:
         target = next((a for a in referral.attempts if a.id == corrects_id), None)
         if target is None:
-            problems["corrects_id"] = "The attempt to correct is not part of this referral."
+            problems["corrects_id"] = _l("The attempt to correct is not part of this referral.")
         elif any(a.corrects_id == corrects_id for a in referral.attempts):
-            problems["corrects_id"] = "That attempt was already corrected; correct the correction instead."
+            problems["corrects_id"] = _l("That attempt was already corrected; correct the correction instead.")
     if problems:
         raise ReferralError(problems)
     number = (db.session.scalar(select(func.max(Attempt.number)).where(Attempt.referral_id == referral.id)) or 0) + 1
@@ -352,7 +353,7 @@ AGENCY_ANSWERS = {"accept": "accepted", "decline": "refused", "delivered": "serv
 def agency_answer(referral: Referral, answer: str, reason: str | None, note: str | None, user) -> Attempt:
     """The receiving agency accepts, declines (a reason is required) or marks the service delivered."""
     if answer not in AGENCY_ANSWERS:
-        raise ReferralError({"answer": "Choose accept, decline or delivered."})
+        raise ReferralError({"answer": _l("Choose accept, decline or delivered.")})
     values: dict[str, Any] = {
         "occurred_at": utcnow(),
         "channel": "lianjie",
