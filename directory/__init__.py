@@ -25,6 +25,9 @@ def create_app(config: dict | None = None) -> Flask:
     load_config(app, config)
     logging.basicConfig(level=logging.INFO)
 
+    from directory.database import install_sqlite_settings
+
+    install_sqlite_settings()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
