@@ -26,34 +26,24 @@ def require_client_keeper() -> None:
         deny("client", None)
 
 
-def load_client(client_id: str, view: bool = True) -> Client:
-    client = db.session.get(Client, client_id)
-    if client is None:
+def _load(model, object_id: str, allowed, object_type: str, client_id_of, view: bool):
+    obj = db.session.get(model, object_id)
+    if obj is None:
         abort(404)
-    if not can_view_client(current_user, client):
-        deny("client", client.id, client.id)
+    if not allowed(current_user, obj):
+        deny(object_type, obj.id, client_id_of(obj))
     if view:
-        audit("view", "client", client.id, client.id)
-    return client
+        audit("view", object_type, obj.id, client_id_of(obj))
+    return obj
+
+
+def load_client(client_id: str, view: bool = True) -> Client:
+    return _load(Client, client_id, can_view_client, "client", lambda c: c.id, view)
 
 
 def load_need(need_id: str, view: bool = True) -> Need:
-    need = db.session.get(Need, need_id)
-    if need is None:
-        abort(404)
-    if not can_edit_client(current_user, need.client):
-        deny("need", need.id, need.client_id)
-    if view:
-        audit("view", "need", need.id, need.client_id)
-    return need
+    return _load(Need, need_id, lambda user, n: can_edit_client(user, n.client), "need", lambda n: n.client_id, view)
 
 
 def load_referral(referral_id: str, view: bool = True) -> Referral:
-    referral = db.session.get(Referral, referral_id)
-    if referral is None:
-        abort(404)
-    if not can_view_referral(current_user, referral):
-        deny("referral", referral.id, referral.client_id)
-    if view:
-        audit("view", "referral", referral.id, referral.client_id)
-    return referral
+    return _load(Referral, referral_id, can_view_referral, "referral", lambda r: r.client_id, view)
