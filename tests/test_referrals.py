@@ -687,3 +687,16 @@ def test_service_page_offers_refer_to_caseworkers_only(seeded_app, world):
     assert f"/referrals/new?service={world.mmt.id}" in caseworker.get(url).get_data(as_text=True)
     assert "/referrals/new" not in staff.get(url).get_data(as_text=True)
     assert "/inbox" in staff.get(url).get_data(as_text=True)  # the agency's inbox is in its menu
+
+
+def test_the_need_page_lets_the_worker_choose_what_to_print(seeded_app, world):
+    caseworker = seeded_app.test_client()
+    login(caseworker, "owner")
+    page = caseworker.get(f"/needs/{world.need.id}").get_data(as_text=True)
+    choices = re.findall(r'name="service" value="([0-9a-f-]{36})"( checked)?', page)
+    assert (world.mmt.id, " checked") in choices  # the referred service, ticked
+    unticked = [sid for sid, checked in choices if not checked]
+    assert unticked  # the alternatives, to add
+    printed = caseworker.get(f"/clients/{world.client.id}/print?service={unticked[0]}").get_data(as_text=True)
+    assert db.session.get(Service, unticked[0]).name in printed
+    assert world.mmt.organization.name not in printed  # only what was chosen
