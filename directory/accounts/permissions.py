@@ -78,3 +78,11 @@ def can_use_inbox(user: Actor | None) -> bool:
 def can_override_consent(user: Actor | None) -> bool:
     """Only an admin (the supervising social worker) may refer without a consent, with a recorded reason."""
     return _signed_in(user) and user.role == "admin"
+
+
+# --- reports -----------------------------------------------------------------------------------------
+
+
+def can_view_reports(user: Actor | None) -> bool:
+    """Managers and admins see the aggregate reports; caseworkers and agency staff do not."""
+    return _signed_in(user) and user.role in ("manager", "admin")
