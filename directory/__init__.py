@@ -47,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     from directory.cli import register_cli
     from directory.referrals.guards import install_guards
     from directory.referrals.routes import bp as referrals_bp
+    from directory.reports.routes import bp as reports_bp
     from directory.search.routes import bp as search_bp
     from directory.search.sync import install_sync
     from directory.web import register_template_helpers, register_web
@@ -56,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(manage_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(referrals_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(api_bp)
     install_sync(app)
     install_guards()

@@ -1,0 +1,1 @@
+"""Manager reports: referral success, refusals, persistence and workload, as SQL aggregates (docs/reports.md)."""

@@ -1,0 +1,57 @@
+"""The reports filter: a GET form (no CSRF token: it changes nothing), read from the query string."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, DateField, SelectField
+from wtforms.validators import Optional, ValidationError
+
+from directory.accounts.models import User
+from directory.catalog.models import DISTRICTS, Organization, TaxonomyTerm
+from directory.extensions import db
+from directory.referrals.models import Client
+
+
+class ReportFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    category = SelectField(_l("Category"), validators=[Optional()])
+    subcategories = BooleanField(_l("Show sub-categories"))
+    district = SelectField(_l("District"), validators=[Optional()])
+    organization = SelectField(_l("Organization"), validators=[Optional()])
+    caseworker = SelectField(_l("Caseworker"), validators=[Optional()])
+
+    def validate_end(self, field) -> None:
+        if field.data and self.start.data and field.data < self.start.data:
+            raise ValidationError(_l("The end date cannot be before the start date."))
+
+    def fill_choices(self, locale: str) -> None:
+        """Categories (top level, then their sub-categories), districts, organizations, caseworkers."""
+        terms = db.session.scalars(select(TaxonomyTerm).order_by(TaxonomyTerm.position)).all()
+        children: dict[str | None, list[TaxonomyTerm]] = {}
+        for term in terms:
+            children.setdefault(term.parent_id, []).append(term)
+        categories: list[tuple[str, str]] = [("", str(_l("All categories")))]
+
+        def add(term: TaxonomyTerm, depth: int) -> None:
+            categories.append((term.code, "— " * depth + term.label(locale)))
+            for child in children.get(term.id, []):
+                add(child, depth + 1)
+
+        for term in children.get(None, []):
+            add(term, 0)
+        self.category.choices = categories
+        self.district.choices = [("", str(_l("All districts"))), *((d, d) for d in DISTRICTS)]
+        organizations = db.session.execute(select(Organization.id, Organization.name).order_by(Organization.name))
+        self.organization.choices = [("", str(_l("All organizations"))), *((i, n) for i, n in organizations)]
+        owners = db.session.execute(
+            select(User.id, User.display_name)
+            .where(User.id.in_(select(Client.owner_id)))
+            .order_by(User.display_name, User.id)
+        )
+        self.caseworker.choices = [("", str(_l("All caseworkers"))), *((str(i), n) for i, n in owners)]

@@ -1,0 +1,870 @@
+"""Manager reports: every figure is an SQL aggregate over the referrals a filter selects.
+
+Definitions are in docs/reports.md. The public functions return plain dataclasses of raw counts (one
+function per figure or table); the small-count rule and the formatting live in ``tables.py``.
+
+How it stays fast: the whole dashboard is one SQL statement. The selected referrals (``scope``:
+referral ⋈ need ⋈ client ⟕ location) are a materialized CTE, joined once and read by every branch of
+a ``UNION ALL``: the overall counts, the six success breakdowns, the need figures, the workload, the
+persistence curve, the medians and the refusal tables. The attempts are read in two passes: the
+decisive ones (accepted, delivered, refused: about a third) in one scan of the table, and all the
+attempts of the successful referrals only, through the index on referral_id, to place their first
+delivery. Each branch returns the same columns (``_row``): figure name, key, label, detail, party,
+reason and up to four numbers. A single table (the CSV export) runs only its own branch.
+
+The SQL is SQLAlchemy Core and portable to PostgreSQL (window functions, materialized CTEs; three
+dialect-specific expressions, compiled below for SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    CTE,
+    Float,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from directory.accounts.models import User
+from directory.catalog.models import Location, Organization, Service, TaxonomyTerm
+from directory.extensions import db
+from directory.referrals.models import Attempt, Client, Need, Referral
+from directory.referrals.rules import ACTIVE_STATUSES, STALE_AFTER
+
+FINAL_STATUSES = ("delivered", "refused")
+MAX_ATTEMPT_BUCKET = 10  # the persistence curve puts the 10th attempt and later ones together
+DIMENSIONS = ("resource", "organization", "category", "district", "caseworker", "month")
+REFUSAL_GROUPS = ("party", "reason")
+REFUSAL_PLACES = ("resource", "category")
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """What a report covers. Dates are local (``timezone``) days, both ends included, on referral.created_at.
+
+    ``today`` and ``now`` date the workload (follow-ups due, stale referrals); ``locale`` chooses the
+    language of category names.
+    """
+
+    start: date | None = None
+    end: date | None = None
+    category: str | None = None  # a taxonomy code; its sub-categories are included
+    district: str | None = None
+    organization_id: str | None = None
+    caseworker_id: int | None = None
+    subcategories: bool = False  # group by the need's own category instead of its top-level branch
+    timezone: str = "Asia/Shanghai"
+    today: date | None = None
+    now: datetime | None = None
+    locale: str = "zh"
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The UTC instants where the local date range starts (included) and ends (excluded)."""
+        zone = ZoneInfo(self.timezone)
+
+        def utc(day: date) -> datetime:
+            return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+        return (
+            utc(self.start) if self.start else None,
+            utc(self.end + timedelta(days=1)) if self.end else None,
+        )
+
+
+# --- result rows ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overview:
+    referrals: int
+    final: int
+    successes: int
+    needs_closed: int
+    needs_met: int
+    needs_met_after_refusal: int
+
+
+@dataclass(frozen=True)
+class RateRow:
+    key: str
+    label: str
+    referrals: int
+    final: int
+    successes: int
+    detail: str = ""  # the organization of a resource
+
+
+@dataclass(frozen=True)
+class CountRow:
+    key: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RefusalRow:
+    """Refusals at one resource (or category) by one party for one reason; ``total``: all its refusals."""
+
+    key: str
+    label: str
+    detail: str
+    party: str
+    reason: str
+    count: int
+    total: int
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    attempt: int  # MAX_ATTEMPT_BUCKET stands for "that many or more"
+    successes: int
+    cumulative: int
+
+
+@dataclass(frozen=True)
+class Curve:
+    final: int
+    points: list[CurvePoint]
+
+
+@dataclass(frozen=True)
+class Persistence:
+    final: int
+    successes: int
+    attempts_on_final: int
+    successes_after_refusal: int
+
+
+@dataclass(frozen=True)
+class Medians:
+    to_acceptance: float | None
+    accepted: int
+    to_service: float | None
+    delivered: int
+
+
+@dataclass(frozen=True)
+class WorkloadRow:
+    key: str
+    label: str
+    open: int
+    due_today: int
+    overdue: int
+    stale: int
+
+
+# --- dialect-specific expressions ----------------------------------------------------------------
+
+
+def _sql_function(name: str, type_, doc: str, sqlite: str, default: str) -> type[FunctionElement]:
+    """An SQL function written one way for SQLite and another for PostgreSQL (``{0}``, ``{1}``: its
+    arguments, compiled)."""
+    function = type(name, (FunctionElement,), {"type": type_, "inherit_cache": True, "__doc__": doc})
+
+    def render(template: str):
+        def compile_(element, compiler, **kw):
+            return template.format(*(compiler.process(c, **kw) for c in element.clauses))
+
+        return compile_
+
+    compiles(function, "sqlite")(render(sqlite))
+    compiles(function)(render(default))
+    return function
+
+
+days_between = _sql_function(
+    "days_between",
+    Float(),
+    "Days (fractional) from the first timestamp to the second.",
+    sqlite="(julianday({1}) - julianday({0}))",
+    default="(EXTRACT(EPOCH FROM ({1}) - ({0})) / 86400.0)",
+)
+# A string that sorts attempts as ``rules.effective_attempts`` does: by occurred_at, then number. SQLite
+# stores the time as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC).
+order_key = _sql_function(
+    "order_key",
+    String(),
+    "Sort key of an attempt: occurred_at, then number.",
+    sqlite="({0} || printf('%06d', {1}))",
+    default="(to_char(({0}) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || lpad(CAST({1} AS VARCHAR), 6, '0'))",
+)
+
+
+class local_month(FunctionElement):  # noqa: N801 (an SQL function)
+    """'YYYY-MM' of a UTC timestamp in a time zone (the zone is rendered as a literal)."""
+
+    type = String()
+    inherit_cache = False  # the zone is not part of the cache key
+
+    def __init__(self, column, zone: str):
+        if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", zone):
+            raise ValueError(f"bad time zone name {zone!r}")
+        self.zone = zone
+        super().__init__(column)
+
+
+@compiles(local_month, "sqlite")
+def _month_sqlite(element, compiler, **kw):
+    # SQLite has no zone database: the zone's present offset (Asia/Shanghai has had no DST since 1991).
+    offset = datetime.now(ZoneInfo(element.zone)).utcoffset() or timedelta(0)
+    (column,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"strftime('%Y-%m', {column}, '{int(offset.total_seconds() // 60):+d} minutes')"
+
+
+@compiles(local_month)
+def _month_default(element, compiler, **kw):
+    (column,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"to_char(({column}) AT TIME ZONE '{element.zone}', 'YYYY-MM')"
+
+
+# --- building blocks -----------------------------------------------------------------------------
+
+VALUES = 4
+
+
+def _row(figure: str, *, key=None, label=None, detail=None, party=None, reason=None, values=()) -> list:
+    """The columns every branch returns, in order; what a figure has not is NULL (typed, for PostgreSQL)."""
+    texts = {"key": key, "label": label, "detail": detail, "party": party, "reason": reason}
+    numbers = [*values, *([None] * (VALUES - len(values)))]
+    return [
+        cast(literal(figure), String).label("figure"),
+        *(cast(v if v is not None else null(), String).label(name) for name, v in texts.items()),
+        *(cast(v if v is not None else null(), Float).label(f"n{i + 1}") for i, v in enumerate(numbers)),
+    ]
+
+
+def _sum_if(condition) -> ColumnElement:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _category_codes(code: str) -> Select:
+    """The code and every code below it (the taxonomy is at most three deep)."""
+    term, parent, grand = TaxonomyTerm, aliased(TaxonomyTerm), aliased(TaxonomyTerm)
+    return (
+        select(term.code)
+        .outerjoin(parent, parent.id == term.parent_id)
+        .outerjoin(grand, grand.id == parent.parent_id)
+        .where(or_(term.code == code, parent.code == code, grand.code == code))
+    )
+
+
+def _category_key(query: Select, code, f: ReportFilter) -> tuple[Select, ColumnElement]:
+    """The category to group by: the code itself (sub-categories) or its top-level branch's code."""
+    if f.subcategories:
+        return query, code
+    term, parent, grand = aliased(TaxonomyTerm), aliased(TaxonomyTerm), aliased(TaxonomyTerm)
+    query = (
+        query.outerjoin(term, term.code == code)
+        .outerjoin(parent, parent.id == term.parent_id)
+        .outerjoin(grand, grand.id == parent.parent_id)
+    )
+    return query, func.coalesce(grand.code, parent.code, code)
+
+
+def scope(f: ReportFilter, dated: bool = True) -> CTE:
+    """One row per selected referral with everything the figures group or count by (a CTE).
+
+    ``final`` is 1 when the referral has an outcome: delivered, refused, or its need closed while it was
+    still active (final and unsuccessful); ``success`` is 1 when delivered. ``in_range`` is 1 inside the
+    date range; without ``dated`` the rows outside it are kept too (the workload is about today).
+    """
+    district = func.coalesce(Location.district, Client.district)
+    start, end = f.bounds()
+    in_range = and_(
+        Referral.created_at >= start if start else true(),
+        Referral.created_at < end if end else true(),
+    )
+    query = (
+        select(
+            Referral.id,
+            Referral.need_id,
+            Referral.service_id,
+            Referral.organization_id,
+            Client.owner_id.label("caseworker_id"),
+            Need.category,
+            Need.status.label("need_status"),
+            district.label("district"),
+            Referral.created_at,
+            local_month(Referral.created_at, f.timezone).label("month"),
+            Referral.status,
+            Referral.next_follow_up,
+            Referral.last_activity_at,
+            case((or_(Referral.status.in_(FINAL_STATUSES), Need.status != "open"), 1), else_=0).label("final"),
+            case((Referral.status == "delivered", 1), else_=0).label("success"),
+            case((in_range, 1), else_=0).label("in_range"),
+        )
+        .join(Need, Need.id == Referral.need_id)
+        .join(Client, Client.id == Referral.client_id)
+        .outerjoin(Location, Location.id == Referral.location_id)
+    )
+    if dated and (start or end):
+        query = query.where(in_range)
+    if f.category:
+        query = query.where(Need.category.in_(_category_codes(f.category)))
+    if f.district:
+        query = query.where(district == f.district)
+    if f.organization_id:
+        query = query.where(Referral.organization_id == f.organization_id)
+    if f.caseworker_id is not None:
+        query = query.where(Client.owner_id == f.caseworker_id)
+    return query.cte("scope").prefix_with("MATERIALIZED")
+
+
+# --- the referral family: overview, needs, success breakdowns, workload --------------------------
+
+
+def _labelled(query: Select, by: str, key):
+    """Join a grouped subquery's key to what names it: (query, label, detail)."""
+    if by == "resource":
+        query = query.outerjoin(Service, Service.id == key).outerjoin(
+            Organization, Organization.id == Service.organization_id
+        )
+        return query, Service.name, Organization.name
+    if by == "organization":
+        return query.outerjoin(Organization, Organization.id == key), Organization.name, None
+    if by == "caseworker":
+        return query.outerjoin(User, User.id == key), User.display_name, None
+    return query, None, None
+
+
+def _success_branch(s: CTE, by: str, f: ReportFilter) -> Select:
+    """Referrals, final outcomes and successes per value of a dimension (grouped first, named after)."""
+    keys = {
+        "resource": s.c.service_id,
+        "organization": s.c.organization_id,
+        "caseworker": s.c.caseworker_id,
+        "category": s.c.category,
+        "district": s.c.district,
+        "month": s.c.month,
+    }
+    grouped = (
+        select(
+            keys[by].label("k"),
+            func.count().label("n"),
+            func.sum(s.c.final).label("final"),
+            func.sum(s.c.success).label("success"),
+        )
+        .where(s.c.in_range == 1)
+        .group_by(keys[by])
+        .subquery(f"by_{by}")
+    )
+    g = grouped.c
+    if by == "category":
+        query, key = _category_key(select().select_from(grouped), g.k, f)
+        sums = (func.sum(g.n), func.sum(g.final), func.sum(g.success))
+        return query.add_columns(*_row(f"success_{by}", key=key, values=sums)).group_by(key)
+    query, label, detail = _labelled(select().select_from(grouped), by, g.k)
+    values = (g.n, g.final, g.success)
+    return query.add_columns(*_row(f"success_{by}", key=g.k, label=label, detail=detail, values=values))
+
+
+def _referral_branches(s: CTE, f: ReportFilter) -> dict[str, Callable[[], Select]]:
+    in_range = s.c.in_range == 1
+
+    def overview() -> Select:
+        values = (func.count(), func.coalesce(func.sum(s.c.final), 0), func.coalesce(func.sum(s.c.success), 0))
+        return select(*_row("overview", values=values)).where(in_range)
+
+    def needs() -> Select:
+        refused = select(s.c.need_id).where(in_range, s.c.status == "refused")
+        met = s.c.need_status == "met"
+        values = (
+            func.count(distinct(case((s.c.need_status != "open", s.c.need_id)))),
+            func.count(distinct(case((met, s.c.need_id)))),
+            func.count(distinct(case((and_(met, s.c.need_id.in_(refused)), s.c.need_id)))),
+        )
+        return select(*_row("needs", values=values)).where(in_range)
+
+    def workload() -> Select:
+        if f.today is None or f.now is None:
+            raise ValueError("the workload needs today and now")
+        active = s.c.status.in_(sorted(ACTIVE_STATUSES))
+        grouped = (
+            select(
+                s.c.caseworker_id.label("k"),
+                _sum_if(active).label("open"),
+                _sum_if(s.c.next_follow_up == f.today).label("due"),
+                _sum_if(s.c.next_follow_up < f.today).label("overdue"),
+                _sum_if(and_(active, s.c.last_activity_at <= f.now - STALE_AFTER)).label("stale"),
+            )
+            .where(s.c.need_status == "open", or_(active, s.c.next_follow_up <= f.today))
+            .group_by(s.c.caseworker_id)
+            .subquery("workload")
+        )
+        g = grouped.c
+        query, label, _ = _labelled(select().select_from(grouped), "caseworker", g.k)
+        return query.add_columns(*_row("workload", key=g.k, label=label, values=(g.open, g.due, g.overdue, g.stale)))
+
+    branches: dict[str, Callable[[], Select]] = {"overview": overview, "needs": needs, "workload": workload}
+    for by in DIMENSIONS:
+        branches[f"success_{by}"] = lambda by=by: _success_branch(s, by, f)
+    return branches
+
+
+REFERRAL_FIGURES = ("overview", "needs", "workload", *(f"success_{by}" for by in DIMENSIONS))
+
+
+# --- the attempt family: persistence, medians, refusals ------------------------------------------
+
+
+DECISIVE_OUTCOMES = ("accepted", "service_delivered", "refused")
+
+
+def _corrected() -> CTE:
+    """The ids of the attempts another attempt corrects (a few per cent of them)."""
+    return (
+        select(Attempt.corrects_id.label("id"))
+        .where(Attempt.corrects_id.is_not(None))
+        .cte("corrected")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def _standing(attempt, corrected: CTE) -> ColumnElement[bool]:
+    """The attempt stands: no other attempt corrects it.
+
+    An anti-join on the corrected ids, gathered once per statement. The plain correlated
+    ``NOT EXISTS (… WHERE corrects_id = attempt.id)`` has no index to use (outreach_attempt.corrects_id
+    is not indexed): SQLite scans the whole table for each attempt. With the index proposed in
+    docs/reports.md it becomes the better form.
+    """
+    return attempt.id.not_in(select(corrected.c.id))
+
+
+def _attempt_ctes(s: CTE) -> SimpleNamespace:
+    """What the attempt figures read, each computed once per statement.
+
+    - ``decisive``: the standing accepted, delivered and refused attempts (a third of all attempts),
+      read in one pass over the table, with their ``order_key``;
+    - ``facts``: per selected referral, whether it is final and successful, the days from the referral
+      to its first accepted (or delivered) attempt and to its first delivery, the order key of that
+      delivery, and whether a refusal came before it;
+    - ``positions``: for each successful selected referral, the position of its first delivery among
+      its standing attempts (all outcomes), counted for those referrals only.
+    """
+    corrected = _corrected()
+    attempt = aliased(Attempt)
+    decisive = (
+        select(
+            attempt.referral_id,
+            attempt.outcome,
+            attempt.occurred_at,
+            order_key(attempt.occurred_at, attempt.number).label("k"),
+            attempt.refused_by,
+            attempt.refusal_reason,
+        )
+        .where(attempt.outcome.in_(DECISIVE_OUTCOMES), _standing(attempt, corrected))
+        .cte("decisive")
+        .prefix_with("MATERIALIZED")
+    )
+    d = decisive.c
+    delivered = d.outcome == "service_delivered"
+    firsts = (
+        select(
+            d.referral_id,
+            func.min(case((d.outcome.in_(("accepted", "service_delivered")), d.occurred_at))).label("accepted_at"),
+            func.min(case((delivered, d.occurred_at))).label("delivered_at"),
+            func.min(case((delivered, d.k))).label("delivered_k"),
+            func.min(case((d.outcome == "refused", d.k))).label("refused_k"),
+        )
+        .group_by(d.referral_id)
+        .subquery("firsts")
+    )
+    fc = firsts.c
+    facts = (
+        select(
+            s.c.id,
+            s.c.final,
+            s.c.success,
+            days_between(s.c.created_at, fc.accepted_at).label("days_to_acceptance"),
+            case((s.c.success == 1, days_between(s.c.created_at, fc.delivered_at))).label("days_to_service"),
+            case((s.c.success == 1, fc.delivered_k)).label("delivered_k"),
+            case((and_(s.c.success == 1, fc.refused_k < fc.delivered_k), 1), else_=0).label("after_refusal"),
+        )
+        .select_from(s)
+        .outerjoin(firsts, fc.referral_id == s.c.id)
+        .where(s.c.in_range == 1)
+        .cte("facts")
+        .prefix_with("MATERIALIZED")
+    )
+    other = aliased(Attempt)
+    positions = (
+        select(facts.c.id, func.count().label("position"))
+        .join(other, other.referral_id == facts.c.id)
+        .where(
+            facts.c.delivered_k.is_not(None),
+            _standing(other, corrected),
+            order_key(other.occurred_at, other.number) <= facts.c.delivered_k,
+        )
+        .group_by(facts.c.id)
+        .cte("positions")
+    )
+    return SimpleNamespace(corrected=corrected, decisive=decisive, facts=facts, positions=positions)
+
+
+def _attempts_on_final(s: CTE, corrected: CTE) -> ColumnElement:
+    """Standing attempts of the selected final referrals: all their attempts (counted from the index on
+    referral_id alone) less those another attempt corrects."""
+    final = select(s.c.id).where(s.c.in_range == 1, s.c.final == 1)
+    attempt, target = aliased(Attempt), aliased(Attempt)
+    everything = select(func.count()).select_from(attempt).where(attempt.referral_id.in_(final)).scalar_subquery()
+    superseded = (
+        select(func.count())
+        .select_from(target)
+        .where(target.id.in_(select(corrected.c.id)), target.referral_id.in_(final))
+        .scalar_subquery()
+    )
+    return everything - superseded
+
+
+def _median_branch(figure: str, days) -> Select:
+    """The median of a column of days and how many values it has, in SQL: the middle row (or the mean of
+    the two middle rows) by ROW_NUMBER."""
+    values = select(days.label("v")).where(days.is_not(None)).subquery(f"{figure}_days")
+    ranked = select(
+        values.c.v, func.row_number().over(order_by=values.c.v).label("rn"), func.count().over().label("n")
+    ).subquery(f"{figure}_ranked")
+    r = ranked.c
+    middle = r.rn.in_([(r.n + 1) // 2, (r.n + 2) // 2])
+    return select(*_row(figure, values=(func.avg(r.v), func.max(r.n)))).where(middle)
+
+
+def _refusal_counts(s: CTE, decisive: CTE) -> CTE:
+    """Standing refusals of the selected referrals, counted per resource, category, party, reason."""
+    d = decisive.c
+    columns = (s.c.service_id, s.c.category, d.refused_by, d.refusal_reason)
+    return (
+        select(*columns, func.count().label("n"))
+        .select_from(decisive)
+        .join(s, s.c.id == d.referral_id)
+        .where(d.outcome == "refused", s.c.in_range == 1)
+        .group_by(*columns)
+        .cte("refusals")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def _refusal_place_branch(r: CTE, by: str, f: ReportFilter) -> Select:
+    """Refusals per resource (or category) × party × reason, with the resource's (category's) total."""
+    query = select().select_from(r)
+    if by == "category":
+        query, key = _category_key(query, r.c.category, f)
+    else:
+        key = r.c.service_id
+    grouped = (
+        query.add_columns(key.label("k"), r.c.refused_by, r.c.refusal_reason, func.sum(r.c.n).label("n"))
+        .group_by(key, r.c.refused_by, r.c.refusal_reason)
+        .subquery(f"refusals_{by}")
+    )
+    g = grouped.c
+    query, label, detail = _labelled(select().select_from(grouped), by, g.k)
+    total = func.sum(g.n).over(partition_by=g.k)
+    return query.add_columns(
+        *_row(
+            f"refusals_at_{by}",
+            key=g.k,
+            label=label,
+            detail=detail,
+            party=g.refused_by,
+            reason=g.refusal_reason,
+            values=(g.n, total),
+        )
+    )
+
+
+def _attempt_branches(s: CTE, f: ReportFilter) -> dict[str, Callable[[], Select]]:
+    ctes = _attempt_ctes(s)
+    facts = ctes.facts
+    refusals = _refusal_counts(s, ctes.decisive)
+
+    def persistence() -> Select:
+        values = (
+            func.coalesce(func.sum(facts.c.final), 0),
+            func.coalesce(func.sum(facts.c.success), 0),
+            _attempts_on_final(s, ctes.corrected),
+            func.coalesce(func.sum(facts.c.after_refusal), 0),
+        )
+        return select(*_row("persistence", values=values))
+
+    def curve() -> Select:
+        at = ctes.positions.c.position
+        bucket = case((at > MAX_ATTEMPT_BUCKET, MAX_ATTEMPT_BUCKET), else_=at)
+        grouped = select(bucket.label("k"), func.count().label("n")).group_by(bucket).subquery("curve")
+        cumulative = func.sum(grouped.c.n).over(order_by=grouped.c.k)
+        return select(*_row("curve", key=grouped.c.k, values=(grouped.c.n, cumulative)))
+
+    def by_party_or_reason(column_name: str) -> Callable[[], Select]:
+        def branch() -> Select:
+            column = refusals.c[column_name]
+            name = "refusals_party" if column_name == "refused_by" else "refusals_reason"
+            return select(*_row(name, key=column, values=(func.sum(refusals.c.n),))).group_by(column)
+
+        return branch
+
+    return {
+        "persistence": persistence,
+        "curve": curve,
+        "median_acceptance": lambda: _median_branch("median_acceptance", facts.c.days_to_acceptance),
+        "median_service": lambda: _median_branch("median_service", facts.c.days_to_service),
+        "refusals_party": by_party_or_reason("refused_by"),
+        "refusals_reason": by_party_or_reason("refusal_reason"),
+        **{f"refusals_at_{by}": (lambda by=by: _refusal_place_branch(refusals, by, f)) for by in REFUSAL_PLACES},
+    }
+
+
+ATTEMPT_FIGURES = (
+    "persistence",
+    "curve",
+    "median_acceptance",
+    "median_service",
+    "refusals_party",
+    "refusals_reason",
+    *(f"refusals_at_{by}" for by in REFUSAL_PLACES),
+)
+FIGURES = REFERRAL_FIGURES + ATTEMPT_FIGURES
+
+
+# --- running -------------------------------------------------------------------------------------
+
+Rows = dict[str, list]
+
+
+def _run(branches: dict[str, Callable[[], Select]], names: Iterable[str]) -> Rows:
+    """One statement: the UNION ALL of the named branches; rows by figure name."""
+    statement = union_all(*(branches[name]() for name in names))
+    found: Rows = defaultdict(list)
+    for row in db.session.execute(statement):
+        found[row.figure].append(row)
+    return found
+
+
+def figures(f: ReportFilter, names: Iterable[str] = FIGURES) -> Rows:
+    """The named figures in one statement over one scope."""
+    s = scope(f, dated=False)
+    return _run({**_referral_branches(s, f), **_attempt_branches(s, f)}, names)
+
+
+def _int(value) -> int:
+    return int(value or 0)
+
+
+def term_labels(locale: str) -> dict[str, str]:
+    """Category code → name in the locale (a few dozen rows)."""
+    rows = db.session.execute(select(TaxonomyTerm.code, TaxonomyTerm.name, TaxonomyTerm.name_en))
+    return {code: (name_en if locale == "en" and name_en else name) for code, name, name_en in rows}
+
+
+def _name(row, terms: dict[str, str] | None) -> str:
+    if row.label:
+        return row.label
+    if terms is not None and row.key:
+        return terms.get(row.key, row.key)
+    return row.key or ""
+
+
+# --- reading the rows: one function per figure or table ------------------------------------------
+
+
+def _one(rows: Rows, name: str):
+    found = rows.get(name) or []
+    return found[0] if found else None
+
+
+def read_overview(rows: Rows) -> Overview:
+    o, n = _one(rows, "overview"), _one(rows, "needs")
+    counts = [_int(getattr(r, c, 0)) if r is not None else 0 for r in (o, n) for c in ("n1", "n2", "n3")]
+    return Overview(*counts)
+
+
+def read_success(rows: Rows, by: str, terms: dict[str, str] | None = None) -> list[RateRow]:
+    """Rows most final outcomes first (months in order)."""
+    found = [
+        RateRow(row.key or "", _name(row, terms), _int(row.n1), _int(row.n2), _int(row.n3), row.detail or "")
+        for row in rows.get(f"success_{by}", [])
+    ]
+    if by == "month":
+        return sorted(found, key=lambda r: r.key)
+    return sorted(found, key=lambda r: (-r.final, -r.referrals, r.label, r.key))
+
+
+def read_workload(rows: Rows) -> list[WorkloadRow]:
+    found = [
+        WorkloadRow(row.key or "", row.label or "", _int(row.n1), _int(row.n2), _int(row.n3), _int(row.n4))
+        for row in rows.get("workload", [])
+    ]
+    return sorted(found, key=lambda r: (r.label, r.key))
+
+
+def read_refusals(rows: Rows, by: str) -> list[CountRow]:
+    found = [CountRow(row.key or "", _int(row.n1)) for row in rows.get(f"refusals_{by}", [])]
+    return sorted(found, key=lambda r: (-r.count, r.key))
+
+
+def read_refusals_at(rows: Rows, by: str, terms: dict[str, str] | None = None) -> list[RefusalRow]:
+    """Places with the most refusals first; within one, the most frequent party and reason first."""
+    found = [
+        RefusalRow(
+            row.key or "",
+            _name(row, terms),
+            row.detail or "",
+            row.party or "",
+            row.reason or "",
+            _int(row.n1),
+            _int(row.n2),
+        )
+        for row in rows.get(f"refusals_at_{by}", [])
+    ]
+    return sorted(found, key=lambda r: (-r.total, r.label, r.key, -r.count, r.party, r.reason))
+
+
+def read_persistence(rows: Rows) -> Persistence:
+    p = _one(rows, "persistence")
+    if p is None:
+        return Persistence(0, 0, 0, 0)
+    return Persistence(_int(p.n1), _int(p.n2), _int(p.n3), _int(p.n4))
+
+
+def read_curve(rows: Rows) -> Curve:
+    points = sorted(
+        (CurvePoint(int(float(row.key)), _int(row.n1), _int(row.n2)) for row in rows.get("curve", [])),
+        key=lambda p: p.attempt,
+    )
+    return Curve(read_persistence(rows).final, points)
+
+
+def read_medians(rows: Rows) -> Medians:
+    def median(name: str) -> tuple[float | None, int]:
+        row = _one(rows, name)
+        if row is None or row.n1 is None:
+            return None, 0
+        return float(row.n1), _int(row.n2)
+
+    return Medians(*median("median_acceptance"), *median("median_service"))
+
+
+def overview(f: ReportFilter) -> Overview:
+    """Selected referrals, those with a final outcome, successes; needs (with a selected referral)
+    closed, met, and met with a refused referral among the selected ones."""
+    return read_overview(figures(f, ("overview", "needs")))
+
+
+def success_by(f: ReportFilter, by: str) -> list[RateRow]:
+    """Referrals, final outcomes and successes per resource, organization, category, district,
+    caseworker or month (local)."""
+    terms = term_labels(f.locale) if by == "category" else None
+    return read_success(figures(f, (f"success_{by}",)), by, terms)
+
+
+def workload(f: ReportFilter) -> list[WorkloadRow]:
+    """Per caseworker, needs still open, date range not applied: open referrals (active status),
+    follow-ups due today and overdue (any status, as the caseworker's queue), stale (active, no
+    activity for 14 days)."""
+    return read_workload(figures(f, ("workload",)))
+
+
+def refusals_by(f: ReportFilter, by: str) -> list[CountRow]:
+    """Standing refusals by who refused (provider, client, family) or by reason."""
+    return read_refusals(figures(f, (f"refusals_{by}",)), by)
+
+
+def refusals_at(f: ReportFilter, by: str) -> list[RefusalRow]:
+    """Which doors close and why: refusals per resource (or category) × party × reason."""
+    terms = term_labels(f.locale) if by == "category" else None
+    return read_refusals_at(figures(f, (f"refusals_at_{by}",)), by, terms)
+
+
+def attempt_curve(f: ReportFilter) -> Curve:
+    """Successes by the standing attempt that delivered, and cumulatively (÷ final referrals)."""
+    return read_curve(figures(f, ("curve", "persistence")))
+
+
+def persistence(f: ReportFilter) -> Persistence:
+    """Final referrals, successes, standing attempts on final referrals, successes after a refusal."""
+    return read_persistence(figures(f, ("persistence",)))
+
+
+def median_days(f: ReportFilter) -> Medians:
+    """Median days from referral to the first accepted (or delivered) attempt, and to delivery."""
+    return read_medians(figures(f, ("median_acceptance", "median_service")))
+
+
+def stale_listings(today: date) -> int:
+    """Active services not verified in 12 months (or never): the /manage/stale list."""
+    from directory.catalog.services import stale_services
+
+    listed = stale_services(today).order_by(None).with_only_columns(Service.id).subquery()
+    return db.session.scalar(select(func.count()).select_from(listed)) or 0
+
+
+# --- the whole dashboard -------------------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    overview: Overview
+    success: dict[str, list[RateRow]]
+    refusals: dict[str, list[CountRow]]
+    refusals_at: dict[str, list[RefusalRow]]
+    curve: Curve
+    persistence: Persistence
+    medians: Medians
+    workload: list[WorkloadRow]
+    stale_listings: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def dashboard(
+    f: ReportFilter,
+    names: Iterable[str] = FIGURES,
+    clock: Callable[[], float] | None = None,
+    with_stale: bool = True,
+) -> Dashboard:
+    """Everything the /reports page shows (or only the ``names`` figures): one statement for the
+    figures, one count of stale listings; with ``clock`` (time.perf_counter) both are timed."""
+    timings: dict[str, float] = {}
+
+    def timed(name: str, fn, *args):
+        started = clock() if clock else 0.0
+        value = fn(*args)
+        if clock:
+            timings[name] = clock() - started
+        return value
+
+    names = tuple(names)
+    rows = timed("figures", figures, f, names)
+    stale = timed("stale_listings", stale_listings, f.today) if with_stale and f.today is not None else 0
+    terms = term_labels(f.locale)
+    return Dashboard(
+        overview=read_overview(rows),
+        success={by: read_success(rows, by, terms if by == "category" else None) for by in DIMENSIONS},
+        refusals={by: read_refusals(rows, by) for by in REFUSAL_GROUPS},
+        refusals_at={by: read_refusals_at(rows, by, terms if by == "category" else None) for by in REFUSAL_PLACES},
+        curve=read_curve(rows),
+        persistence=read_persistence(rows),
+        medians=read_medians(rows),
+        workload=read_workload(rows),
+        stale_listings=stale,
+        timings=timings,
+    )

@@ -1,0 +1,325 @@
+"""The report tables as shown on the page and exported as CSV: headers, cells, and the data of the chart.
+
+One builder per table, used by both the page and the CSV export, so both follow the same rules:
+
+- small counts: in a breakdown table any count from 1 to 4 is shown as "<5", and a rate whose
+  denominator is below 5 (or whose count is hidden) as "—"; the overall tables show the exact figures;
+- no client identifier anywhere: the figures are counts; caseworkers are named (managers supervise them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+
+from directory.referrals.labels import REFUSAL_REASON_LABELS, REFUSER_LABELS
+from directory.reports import queries
+from directory.reports.queries import MAX_ATTEMPT_BUCKET, Dashboard, RateRow, RefusalRow
+
+SMALL = 5  # counts below this (but above 0) are hidden in breakdowns
+HIDDEN_COUNT = "<5"
+NO_RATE = "—"
+
+
+def count_cell(n: int, small: bool = True) -> str:
+    return HIDDEN_COUNT if small and 0 < n < SMALL else str(n)
+
+
+def rate_cell(numerator: int, denominator: int, small: bool = True) -> str:
+    """A percentage with one decimal; "—" without a denominator, or below 5 in a breakdown."""
+    if denominator <= 0 or (small and denominator < SMALL):
+        return NO_RATE
+    return f"{100 * numerator / denominator:.1f}%"
+
+
+def _share_cell(count: int, total: int) -> str:
+    """A count's share of a total; hidden with the count itself."""
+    return NO_RATE if 0 < count < SMALL else rate_cell(count, total)
+
+
+def _ratio_cell(numerator: int, denominator: int) -> str:
+    return f"{numerator / denominator:.2f}" if denominator else NO_RATE
+
+
+def _days_cell(days: float | None) -> str:
+    return NO_RATE if days is None else f"{days:.1f}"
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar (or point) of a chart: its label, its value (None when hidden) and the text shown."""
+
+    label: str
+    value: float | None
+    text: str
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    numeric: set[int] = field(default_factory=set)  # column indexes holding figures
+    chart: list[Bar] = field(default_factory=list)
+    chart_kind: str = "bar"  # "bar" or "line"
+    chart_percent: bool = False
+    note: str = ""
+
+
+def _rate_value(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator >= SMALL else None
+
+
+def _count_value(n: int) -> float | None:
+    return None if 0 < n < SMALL else float(n)
+
+
+# --- success -------------------------------------------------------------------------------------
+
+DIMENSION_TITLES = {
+    "resource": _l("Success rate by resource"),
+    "organization": _l("Success rate by organization"),
+    "category": _l("Success rate by category"),
+    "district": _l("Success rate by district"),
+    "caseworker": _l("Success rate by caseworker"),
+    "month": _l("Success rate by month"),
+}
+DIMENSION_HEADERS = {
+    "resource": _l("Resource"),
+    "organization": _l("Organization"),
+    "category": _l("Category"),
+    "district": _l("District"),
+    "caseworker": _l("Caseworker"),
+    "month": _l("Month"),
+}
+
+
+def _place(row: RateRow | RefusalRow, by: str) -> str:
+    return row.label or (str(_l("Unknown")) if by in ("district", "category") else "")
+
+
+def success_table(by: str, rows: Sequence[RateRow], subcategories: bool = False) -> Table:
+    columns = [str(DIMENSION_HEADERS[by])]
+    if by == "resource":
+        columns.append(str(_l("Organization")))
+    if by == "category" and subcategories:
+        columns[0] = str(_l("Sub-category"))
+    first = len(columns)
+    columns += [
+        str(_l("Referrals")),
+        str(_l("With a final outcome")),
+        str(_l("Got the service")),
+        str(_l("Success rate")),
+    ]
+    cells, bars = [], []
+    for row in rows:
+        name = _place(row, by)
+        lead = [name, row.detail] if by == "resource" else [name]
+        rate = rate_cell(row.successes, row.final)
+        cells.append([*lead, count_cell(row.referrals), count_cell(row.final), count_cell(row.successes), rate])
+        bars.append(Bar(name, _rate_value(row.successes, row.final), rate))
+    return Table(
+        name=f"success_{by}",
+        title=str(DIMENSION_TITLES[by]),
+        columns=columns,
+        rows=cells,
+        numeric=set(range(first, len(columns))),
+        chart=bars,
+        chart_kind="line" if by == "month" else "bar",
+        chart_percent=True,
+    )
+
+
+# --- overall figures -----------------------------------------------------------------------------
+
+
+def overview_table(d: Dashboard) -> Table:
+    o, p, m = d.overview, d.persistence, d.medians
+    rows = [
+        (_l("Referrals"), str(o.referrals)),
+        (_l("Referrals with a final outcome"), str(o.final)),
+        (_l("Referrals where the client got the service"), str(o.successes)),
+        (_l("Referral success rate"), rate_cell(o.successes, o.final, small=False)),
+        (_l("Needs closed"), str(o.needs_closed)),
+        (_l("Needs met"), str(o.needs_met)),
+        (_l("Need fulfilment rate"), rate_cell(o.needs_met, o.needs_closed, small=False)),
+        (_l("Attempts per success"), _ratio_cell(p.attempts_on_final, p.successes)),
+        (_l("Successes after at least one refusal"), rate_cell(p.successes_after_refusal, p.successes, small=False)),
+        (_l("Needs met after a refused referral"), rate_cell(o.needs_met_after_refusal, o.needs_met, small=False)),
+        (_l("Median days from referral to acceptance"), _days_cell(m.to_acceptance)),
+        (_l("Median days from referral to the service"), _days_cell(m.to_service)),
+    ]
+    return Table(
+        name="overview",
+        title=str(_l("Key figures")),
+        columns=[str(_l("Figure")), str(_l("Value"))],
+        rows=[[str(label), value] for label, value in rows],
+        numeric={1},
+    )
+
+
+# --- persistence ---------------------------------------------------------------------------------
+
+
+def curve_table(d: Dashboard) -> Table:
+    final = d.curve.final
+    cells, bars = [], []
+    for point in d.curve.points:
+        n = f"{point.attempt}+" if point.attempt >= MAX_ATTEMPT_BUCKET else str(point.attempt)
+        share = rate_cell(point.cumulative, final)
+        cells.append([n, count_cell(point.successes), count_cell(point.cumulative), share])
+        bars.append(Bar(n, _rate_value(point.cumulative, final), share))
+    return Table(
+        name="curve",
+        title=str(_l("Success by attempt number")),
+        columns=[
+            str(_l("Attempt")),
+            str(_l("Successes at this attempt")),
+            str(_l("Successes by this attempt")),
+            str(_l("Share of final referrals served by this attempt")),
+        ],
+        rows=cells,
+        numeric={1, 2, 3},
+        chart=bars,
+        chart_kind="line",
+        chart_percent=True,
+        note=str(
+            _l(
+                "Of %(final)s referrals with a final outcome. Attempts counted in the order they happened; "
+                "corrected entries are left out.",
+                final=final,
+            )
+        ),
+    )
+
+
+# --- refusals ------------------------------------------------------------------------------------
+
+
+def party_label(code: str) -> str:
+    return str(REFUSER_LABELS.get(code, code or _l("Unknown")))
+
+
+def reason_label(code: str) -> str:
+    return str(REFUSAL_REASON_LABELS.get(code, code or _l("Unknown")))
+
+
+def refusals_table(by: str, rows: Sequence[queries.CountRow]) -> Table:
+    total = sum(r.count for r in rows)
+    name = party_label if by == "party" else reason_label
+    cells, bars = [], []
+    for row in rows:
+        label = name(row.key)
+        cells.append([label, count_cell(row.count), _share_cell(row.count, total)])
+        bars.append(Bar(label, _count_value(row.count), count_cell(row.count)))
+    return Table(
+        name=f"refusals_{by}",
+        title=str(_l("Refusals by who refused") if by == "party" else _l("Refusals by reason")),
+        columns=[
+            str(_l("Who refused") if by == "party" else _l("Reason")),
+            str(_l("Refusals")),
+            str(_l("Share of refusals")),
+        ],
+        rows=cells,
+        numeric={1, 2},
+        chart=bars,
+    )
+
+
+def refusals_at_table(by: str, rows: Sequence[RefusalRow]) -> Table:
+    lead = [str(_l("Resource")), str(_l("Organization"))] if by == "resource" else [str(_l("Category"))]
+    cells, bars, seen = [], [], set()
+    for row in rows:
+        place = _place(row, by)
+        first = [place, row.detail] if by == "resource" else [place]
+        cells.append(
+            [*first, party_label(row.party), reason_label(row.reason), count_cell(row.count), count_cell(row.total)]
+        )
+        if row.key not in seen:
+            seen.add(row.key)
+            bars.append(Bar(place, _count_value(row.total), count_cell(row.total)))
+    return Table(
+        name=f"refusals_at_{by}",
+        title=str(_l("Which resources refuse, and why") if by == "resource" else _l("Refusals by category")),
+        columns=[*lead, str(_l("Who refused")), str(_l("Reason")), str(_l("Refusals")), str(_l("All refusals here"))],
+        rows=cells,
+        numeric={len(lead) + 2, len(lead) + 3},
+        chart=bars,
+    )
+
+
+# --- workload ------------------------------------------------------------------------------------
+
+
+def workload_table(d: Dashboard) -> Table:
+    cells, bars = [], []
+    for row in d.workload:
+        cells.append(
+            [
+                row.label,
+                count_cell(row.open),
+                count_cell(row.due_today),
+                count_cell(row.overdue),
+                count_cell(row.stale),
+            ]
+        )
+        bars.append(Bar(row.label, _count_value(row.overdue), count_cell(row.overdue)))
+    return Table(
+        name="workload",
+        title=str(_l("Workload by caseworker")),
+        columns=[
+            str(_l("Caseworker")),
+            str(_l("Open referrals")),
+            str(_l("Follow-ups due today")),
+            str(_l("Follow-ups overdue")),
+            str(_l("No activity for 14 days")),
+        ],
+        rows=cells,
+        numeric={1, 2, 3, 4},
+        chart=bars,
+        note=str(_l("Needs still open; the date range does not apply. The chart shows overdue follow-ups.")),
+    )
+
+
+# --- all tables ----------------------------------------------------------------------------------
+
+Builder = Callable[[Dashboard, bool], Table]
+
+
+def _success_builder(by: str) -> Builder:
+    return lambda d, sub: success_table(by, d.success[by], sub)
+
+
+def _refusals_builder(by: str) -> Builder:
+    return lambda d, sub: refusals_table(by, d.refusals[by])
+
+
+def _refusals_at_builder(by: str) -> Builder:
+    return lambda d, sub: refusals_at_table(by, d.refusals_at[by])
+
+
+# name → (the figures it needs, its builder), in the order of the page
+TABLES: dict[str, tuple[tuple[str, ...], Builder]] = {
+    "overview": (
+        ("overview", "needs", "persistence", "median_acceptance", "median_service"),
+        lambda d, sub: overview_table(d),
+    ),
+    **{f"success_{by}": ((f"success_{by}",), _success_builder(by)) for by in queries.DIMENSIONS},
+    "curve": (("curve", "persistence"), lambda d, sub: curve_table(d)),
+    **{f"refusals_{by}": ((f"refusals_{by}",), _refusals_builder(by)) for by in queries.REFUSAL_GROUPS},
+    **{f"refusals_at_{by}": ((f"refusals_at_{by}",), _refusals_at_builder(by)) for by in queries.REFUSAL_PLACES},
+    "workload": (("workload",), lambda d, sub: workload_table(d)),
+}
+
+
+def all_tables(d: Dashboard, subcategories: bool = False) -> dict[str, Table]:
+    return {name: build(d, subcategories) for name, (_, build) in TABLES.items()}
+
+
+def one_table(name: str, f: queries.ReportFilter) -> Table:
+    """Compute only what one table needs (the CSV export)."""
+    needed, build = TABLES[name]
+    return build(queries.dashboard(f, needed, with_stale=False), f.subcategories)
