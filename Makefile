@@ -41,6 +41,8 @@ bench: install translations
 bench-load: install translations
 	$(BIN)/python -m bench.load_bench
 
+bench-reports: install translations ; $(BIN)/python -m bench.reports_bench
+
 lint: install
 	$(BIN)/ruff check .
 

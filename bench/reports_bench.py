@@ -1,0 +1,313 @@
+"""Reports benchmark: 200,000 referrals and 1,000,000 outreach attempts, then the whole /reports dashboard.
+
+    python -m bench.reports_bench         (make bench-reports)
+    BENCH_REFERRALS=20000 BENCH_ATTEMPTS=100000 python -m bench.reports_bench    (a quick run)
+    BENCH_DB=/tmp/reports.sqlite3 python -m bench.reports_bench    (keep the database; reuse it next time)
+
+The history is generated with a fixed seed and bulk-inserted with SQLAlchemy Core into a migrated
+temporary SQLite file holding the demo catalog (no trigger dropped: the append-only triggers refuse
+only UPDATE and DELETE). Statuses, follow-up dates and attempt counts are derived with the app's own
+rules (``directory.referrals.rules``), corrections included. The dashboard is ``queries.dashboard``,
+exactly what GET /reports runs; it is timed several times and the median written to
+bench/results/reports.json with the per-query medians.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from flask_migrate import upgrade
+from sqlalchemy import func, insert, select, text
+
+from directory import create_app
+from directory.accounts.models import User
+from directory.catalog.models import DISTRICTS, Service, ServiceAtLocation, TaxonomyTerm
+from directory.extensions import db
+from directory.referrals import rules
+from directory.referrals.models import REFUSAL_REASONS, REFUSERS, Attempt, Client, Need, Referral
+from directory.reports.queries import FIGURES, ReportFilter, dashboard
+from directory.seed import load_seed
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "reports.json"
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Guangzhou
+TODAY = date(2026, 11, 23)
+TARGET_S = 2.0
+BATCH = 10_000
+
+MIDDLE_OUTCOMES = (
+    ("no_answer", 30),
+    ("left_message", 15),
+    ("call_back_later", 15),
+    ("refused", 15),
+    ("accepted", 10),
+    ("waitlisted", 7),
+    ("needs_documents", 8),
+)
+LAST_OUTCOMES = (
+    ("service_delivered", 38),
+    ("refused", 24),
+    ("accepted", 10),
+    ("no_answer", 13),
+    ("waitlisted", 5),
+    ("needs_documents", 5),
+    ("call_back_later", 5),
+)
+CHANNELS = ("phone", "visit", "wechat", "sms", "in_person", "lianjie")
+
+
+class _Attempt:
+    """What ``rules`` reads of an attempt."""
+
+    __slots__ = ("id", "number", "occurred_at", "outcome", "next_follow_up", "corrects_id")
+
+    def __init__(self, row: dict):
+        for name in self.__slots__:
+            setattr(self, name, row[name])
+
+
+def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
+    names, weights = zip(*weighted, strict=True)
+    return rng.choices(names, weights)[0]
+
+
+def _counts(rng: random.Random, n_referrals: int, n_attempts: int) -> list[int]:
+    """Attempts per referral: 0 to 12, exactly ``n_attempts`` in all."""
+    mean = n_attempts / n_referrals
+    counts = [max(0, min(12, round(rng.gauss(mean, 2.5)))) for _ in range(n_referrals)]
+    diff = n_attempts - sum(counts)
+    while diff:
+        i = rng.randrange(n_referrals)
+        step = 1 if diff > 0 else -1
+        if 0 <= counts[i] + step <= 12:
+            counts[i] += step
+            diff -= step
+    return counts
+
+
+def _insert(model, rows: list[dict]) -> None:
+    for start in range(0, len(rows), BATCH):
+        db.session.execute(insert(model), rows[start : start + BATCH])
+
+
+def generate(n_referrals: int, n_attempts: int, seed: int = 6) -> None:
+    """Caseworkers, clients, needs, referrals and their attempts, inserted in bulk.
+
+    The inserts go to random places in the id indexes: a large page cache for this connection (1 GB)
+    keeps them in memory. The caller disposes of the connection before anything is timed.
+    """
+    rng = random.Random(seed)
+    db.session.execute(text("PRAGMA cache_size = -1000000"))
+    services = db.session.execute(select(Service.id, Service.organization_id)).all()
+    locations: dict[str, list[str]] = {}
+    for service_id, location_id in db.session.execute(
+        select(ServiceAtLocation.service_id, ServiceAtLocation.location_id)
+    ):
+        locations.setdefault(service_id, []).append(location_id)
+    codes = list(db.session.scalars(select(TaxonomyTerm.code)))
+
+    _insert(
+        User,
+        [
+            {
+                "username": f"bench-cw-{i}",
+                "display_name": f"社工{i:02d}",
+                "password_hash": "!",
+                "role": "caseworker",
+                "session_token": uuid.uuid4().hex,
+                "active": True,
+                "created_at": NOW,
+            }
+            for i in range(40)
+        ],
+    )
+    workers = list(db.session.scalars(select(User.id).where(User.username.like("bench-cw-%"))))
+
+    n_clients, n_needs = max(1, n_referrals // 3), max(1, n_referrals * 3 // 4)
+    clients = []
+    for i in range(n_clients):
+        clients.append(
+            {
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "owner_id": rng.choice(workers),
+                "display_name": f"C{i}",
+                "district": rng.choice(DISTRICTS) if rng.random() < 0.9 else None,
+                "facts": {},
+                "created_at": NOW,
+                "updated_at": NOW,
+                "version": 1,
+            }
+        )
+    _insert(Client, clients)
+
+    needs = []
+    for _ in range(n_needs):
+        client = rng.choice(clients)
+        status = rng.choices(("open", "met", "withdrawn", "unreachable"), (40, 35, 15, 10))[0]
+        needs.append(
+            {
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "client_id": client["id"],
+                "category": rng.choice(codes),
+                "goal": "bench",
+                "status": status,
+                "closed_at": NOW - timedelta(days=rng.randrange(1, 300)) if status != "open" else None,
+                "closed_by_id": client["owner_id"] if status != "open" else None,
+                "created_at": NOW - timedelta(days=1100),
+                "_owner": client["owner_id"],
+            }
+        )
+    _insert(Need, [{k: v for k, v in n.items() if k != "_owner"} for n in needs])
+
+    referrals, attempts = [], []
+    for count in _counts(rng, n_referrals, n_attempts):
+        need = rng.choice(needs)
+        service_id, organization_id = rng.choice(services)
+        created = NOW - timedelta(days=rng.uniform(1, 1095))
+        span = min(timedelta(days=90), NOW - created)
+        offsets = sorted(rng.uniform(0, span.total_seconds()) for _ in range(count))
+        referral_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        made: list[dict] = []
+        corrected: set[str] = set()
+        for i, offset in enumerate(offsets):
+            moment = created + timedelta(seconds=offset)
+            outcome = _pick(rng, LAST_OUTCOMES if i == count - 1 else MIDDLE_OUTCOMES)
+            refused = outcome == "refused"
+            refuser = rng.choice(REFUSERS) if refused else None
+            target = None
+            if made and rng.random() < 0.01:
+                choices = [a["id"] for a in made if a["id"] not in corrected]
+                target = rng.choice(choices) if choices else None
+                if target:
+                    corrected.add(target)
+            final = outcome in ("service_delivered", "refused")
+            made.append(
+                {
+                    "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    "referral_id": referral_id,
+                    "number": i + 1,
+                    "occurred_at": moment,
+                    "recorded_at": moment,
+                    "actor_id": need["_owner"],
+                    "channel": rng.choice(CHANNELS),
+                    "party": refuser or rng.choice(("provider", "client", "family")),
+                    "outcome": outcome,
+                    "refused_by": refuser,
+                    "refusal_reason": rng.choice(REFUSAL_REASONS) if refused else None,
+                    "note": "原因" if refused else None,
+                    "next_follow_up": None if final else moment.date() + timedelta(days=rng.randrange(2, 15)),
+                    "corrects_id": target,
+                }
+            )
+        log = [_Attempt(a) for a in made]
+        referrals.append(
+            {
+                "id": referral_id,
+                "client_id": need["client_id"],
+                "need_id": need["id"],
+                "service_id": service_id,
+                "location_id": rng.choice(locations[service_id])
+                if locations.get(service_id) and rng.random() < 0.6
+                else None,
+                "organization_id": organization_id,
+                "created_by_id": need["_owner"],
+                "created_at": created,
+                "eligibility_status": "eligible",
+                "status": rules.derive_status(log),
+                "last_activity_at": made[-1]["occurred_at"] if made else created,
+                "next_follow_up": rules.next_follow_up(log),
+                "attempt_count": len(rules.effective_attempts(log)),
+            }
+        )
+        attempts.extend(made)
+    _insert(Referral, referrals)
+    _insert(Attempt, attempts)
+    db.session.commit()
+
+
+def main() -> int:
+    n_referrals = int(os.environ.get("BENCH_REFERRALS", "200000"))
+    n_attempts = int(os.environ.get("BENCH_ATTEMPTS", "1000000"))
+    repeats = int(os.environ.get("BENCH_REPEATS", "5"))
+    work = Path(tempfile.mkdtemp(prefix="lianjie-reports-bench-"))
+    db_file = Path(os.environ.get("BENCH_DB") or work / "bench.sqlite3")
+    reuse = db_file.exists()
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(work / "instance"),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}",
+            "SEARCH_INDEX_DIR": str(work / "index"),
+            "SECRET_KEY": "bench",
+        }
+    )
+    figures: dict = {}
+    with app.app_context():
+        started = time.perf_counter()
+        if not reuse:
+            upgrade()
+            load_seed(ROOT / "seed_data")
+            db.session.commit()
+            generate(n_referrals, n_attempts)
+        figures["n_referrals"] = db.session.scalar(select(func.count()).select_from(Referral))
+        figures["n_attempts"] = db.session.scalar(select(func.count()).select_from(Attempt))
+        print(
+            f"{'reused' if reuse else 'generated'} {figures['n_referrals']} referrals and "
+            f"{figures['n_attempts']} attempts in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        db.session.remove()
+        db.engine.dispose()  # time on fresh connections, as the app opens them
+
+        f = ReportFilter(timezone=app.config["TIMEZONE"], today=TODAY, now=NOW)
+        dashboard(f)  # warm up: OS file cache, statement compilation
+        totals, per_query = [], {}
+        for _ in range(repeats):
+            started = time.perf_counter()
+            result = dashboard(f, clock=time.perf_counter)
+            totals.append(time.perf_counter() - started)
+            for name, seconds in result.timings.items():
+                per_query.setdefault(name, []).append(seconds)
+            db.session.remove()
+        figures["dashboard_s"] = round(statistics.median(totals), 3)
+        figures["dashboard_runs_s"] = [round(t, 3) for t in totals]
+        figures["query_s"] = {k: round(statistics.median(v), 3) for k, v in per_query.items()}
+        # Each figure on its own (as one CSV export computes it): its share of the work.
+        alone = {}
+        for name in FIGURES:
+            started = time.perf_counter()
+            dashboard(f, (name,), with_stale=False)
+            alone[name] = round(time.perf_counter() - started, 3)
+            db.session.remove()
+        figures["figure_alone_s"] = alone
+        print(f"dashboard {figures['dashboard_s']} s (median of {repeats}); alone: {alone}", flush=True)
+        o = result.overview
+        figures["check"] = {
+            "final": o.final,
+            "successes": o.successes,
+            "success_rate": round(o.successes / o.final, 4) if o.final else None,
+            "attempts_per_success": round(result.persistence.attempts_on_final / o.successes, 2)
+            if o.successes
+            else None,
+            "median_days_to_acceptance": result.medians.to_acceptance,
+            "median_days_to_service": result.medians.to_service,
+        }
+        figures["sqlite"] = db.session.scalar(text("SELECT sqlite_version()"))
+    figures["target_dashboard_s"] = TARGET_S
+    figures["load_average"] = [round(x, 2) for x in os.getloadavg()]  # other work on the machine meanwhile
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n")
+    print(json.dumps(figures, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
