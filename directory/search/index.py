@@ -157,13 +157,13 @@ class SearchIndex:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def catch_up(self, batch: int = 2000) -> int:
+    def catch_up(self, batch: int = 2000, wait: float | None = None) -> int:
         """Apply the outbox rows past the cursor. Returns how many services were re-indexed.
 
         Raises ``LockError`` when another process is updating the index for longer than the timeout.
         """
         done = 0
-        with self.sync_lock():
+        with self.sync_lock(timeout=wait):
             while True:
                 cursor, gaps = self.cursor(), self.gaps()
                 pending = SearchChange.id > cursor
@@ -348,10 +348,14 @@ def get_index(app=None) -> SearchIndex:
     return cache[path]
 
 
-def try_catch_up(app=None) -> bool:
-    """Apply pending changes; on failure log and return False (the changes stay queued)."""
+def try_catch_up(app=None, wait: float | None = None) -> bool:
+    """Apply pending changes; on failure log and return False (the changes stay queued).
+
+    ``wait``: how long to wait for another process that is updating the index (default: the index's
+    lock timeout). A search passes 0: whoever holds the lock is applying the same changes.
+    """
     try:
-        get_index(app).catch_up()
+        get_index(app).catch_up(wait=wait)
         return True
     except LockError:
         log.warning("search index busy; pending changes will be applied later")

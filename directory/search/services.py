@@ -46,7 +46,7 @@ def ensure_current() -> None:
     index = get_index()
     latest = db.session.scalar(select(func.max(SearchChange.id))) or 0
     if latest > index.cursor() or index.gaps():
-        try_catch_up()
+        try_catch_up(wait=0)  # never queue a search behind another process's index update
 
 
 def search(params: SearchParams, facts: Mapping[str, Any] | None = None) -> SearchResult:
