@@ -11,6 +11,8 @@ import contextvars
 import os
 import re
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +41,14 @@ PASSWORD = "blue-heron-river-42"
 # each test then gets its own database, copied from a migrated or seeded template database.
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+
+
+def extract_messages(pot: Path) -> Path:
+    """Extract the user-facing strings of the code and templates into ``pot``, as `make extract` does."""
+    keywords = ["-k", "_l", "-k", "lazy_gettext"]
+    command = [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", *keywords, "-o", str(pot)]
+    subprocess.run([*command, "."], cwd=ROOT, check=True, capture_output=True)
+    return pot
 
 
 def _database_uri(database: Path | str) -> str:

@@ -12,13 +12,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from babel.messages.pofile import read_po
+
+from tests.conftest import extract_messages
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "directory" / "translations"
@@ -193,25 +193,7 @@ class Catalogue:
     @classmethod
     def load(cls, po: Path, tmp: Path) -> Catalogue:
         """The Chinese catalogue ``po`` plus the strings marked in the code and templates now."""
-        fresh = tmp / "messages.pot"
-        keywords = ["-k", "_l", "-k", "lazy_gettext"]  # as `make extract`
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "babel.messages.frontend",
-                "extract",
-                "-F",
-                "babel.cfg",
-                *keywords,
-                "-o",
-                str(fresh),
-                ".",
-            ],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
+        fresh = extract_messages(tmp / "messages.pot")
         return cls(po, [TRANSLATIONS / "messages.pot", fresh])
 
     def tr(self, msgid: str, lang: str, **values) -> str:
