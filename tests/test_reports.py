@@ -157,7 +157,7 @@ def history(seeded_app):
     for ref, client_key, need_key, service_key, made, _ in HISTORY:
         client, owner = clients[client_key], owners[client_key]
         if need_key not in needs:
-            needs[need_key] = services.add_need(client, NEEDS[service_key], f"目标 {need_key}", owner)
+            needs[need_key] = services.add_need(client, NEEDS[service_key], f"私密目标 {need_key}", owner)
             need_owner[need_key] = owner
         service = svc[service_key]
         location = service.service_at_locations[0].location if ref == "R1" else None
@@ -174,7 +174,7 @@ def history(seeded_app):
             values |= {"corrects_id": recorded[corrects].id if corrects is not None else None}
             recorded.append(services.record_attempt(referral, values, owner, now=moment))
     for need_key, status in CLOSED.items():
-        services.close_need(needs[need_key], status, "结案", need_owner[need_key])
+        services.close_need(needs[need_key], status, "私密结案备注", need_owner[need_key])
     # Workload: today, follow-ups and activity as the caseworkers left them.
     now = utcnow()
     referrals["R9"].next_follow_up = today - timedelta(days=2)  # overdue, and stale
@@ -455,7 +455,7 @@ def test_csv_export_of_every_table_with_the_same_rules(seeded_app, history):
         flat = "\n".join(",".join(r) for r in rows)
         for client in history.clients.values():  # no client identifier, ever
             assert client.display_name not in flat and client.id not in flat and client.phone not in flat
-        assert "结案" not in flat and "目标" not in flat
+        assert "私密结案备注" not in flat and "私密目标" not in flat  # no note or goal leaks into a report
     caseworkers = read_csv(manager.get("/reports/success_caseworker.csv"))
     assert len(caseworkers[0]) == 5
     assert ["Amy", "13", "11", "7", "63.6%"] in caseworkers
