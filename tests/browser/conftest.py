@@ -36,6 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--disable-dev-shm-usage",  # containers often have a small /dev/shm
 ]
 INSTALL_HINT = "install it with `apt-get install chromium fonts-noto-cjk` (CI installs it: .ci/run)"
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
