@@ -700,3 +700,20 @@ def test_the_need_page_lets_the_worker_choose_what_to_print(seeded_app, world):
     printed = caseworker.get(f"/clients/{world.client.id}/print?service={unticked[0]}").get_data(as_text=True)
     assert db.session.get(Service, unticked[0]).name in printed
     assert world.mmt.organization.name not in printed  # only what was chosen
+
+
+def test_demo_dates_count_back_in_guangzhou_days(seeded_app, make_user):
+    from zoneinfo import ZoneInfo
+
+    from directory.referrals.seed import load_demo_clients
+    from tests.conftest import SEED_DIR
+
+    make_user("caseworker", username="demo-caseworker")
+    late_evening_utc = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)  # already 24 November in Guangzhou
+    today = late_evening_utc.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert load_demo_clients(SEED_DIR / "clients.yaml", [], today, now=late_evening_utc) == 5
+    db.session.commit()
+    b = db.session.scalar(select(Client).where(Client.seed_key == "demo-client-b"))
+    methadone = next(r for r in b.referrals if r.need.category == "methadone-clinic")  # referred 4 days ago
+    shown = methadone.created_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (shown.date(), shown.hour, shown.minute) == (today - timedelta(days=4), 10, 30)

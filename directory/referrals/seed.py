@@ -6,10 +6,12 @@ rest still loads. A client whose key exists already is left as it is.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import select
 
 from directory.accounts.models import User
@@ -31,8 +33,11 @@ class _Clock:
         return self.today - timedelta(days=int(days_ago))
 
     def moment(self, days_ago: int) -> datetime:
-        base = self.now - timedelta(days=int(days_ago))
-        return base.replace(hour=2, minute=30, second=0, microsecond=0) if days_ago else base  # 10:30 in Guangzhou
+        """10:30 in Guangzhou on the local day ``days_ago`` before today (now, for today)."""
+        if not days_ago:
+            return self.now
+        local = datetime.combine(self.day(days_ago), time(10, 30), tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+        return local.astimezone(UTC)
 
 
 def _problem(text: str) -> ValueError:
