@@ -717,3 +717,15 @@ def test_demo_dates_count_back_in_guangzhou_days(seeded_app, make_user):
     methadone = next(r for r in b.referrals if r.need.category == "methadone-clinic")  # referred 4 days ago
     shown = methadone.created_at.astimezone(ZoneInfo("Asia/Shanghai"))
     assert (shown.date(), shown.hour, shown.minute) == (today - timedelta(days=4), 10, 30)
+
+
+def test_a_result_opened_from_a_client_search_shows_that_clients_eligibility(seeded_app, world):
+    caseworker, other = seeded_app.test_client(), seeded_app.test_client()
+    login(caseworker, "owner")
+    login(other, "other-cw")
+    guard = service("s-andun-security-guard")  # excludes drug use
+    page = caseworker.get(f"/services/{guard.id}?client={world.client.id}")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert "阿芳" in body and "verdict-ineligible" in body
+    assert other.get(f"/services/{guard.id}?client={world.client.id}").status_code == 403

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, make_response, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -11,7 +11,7 @@ from directory.accounts.permissions import can_edit_listing
 from directory.catalog import services as catalog
 from directory.catalog.hours import weekly_table
 from directory.catalog.models import DISTRICTS, Organization, Service, TaxonomyTerm
-from directory.eligibility.forms import facts_from_query
+from directory.eligibility.forms import ClientFactsForm, facts_from_query
 from directory.eligibility.rules import evaluate
 from directory.extensions import db
 
@@ -89,19 +89,36 @@ def service(service_id: str):
     today = catalog.local_today()
     upcoming = [h for h in item.schedule_exceptions if h.ends_on >= today]
     ids = [item.id]
-    facts_form, facts = facts_from_query(request.args)
-    return render_template(
-        "catalog/service.html",
-        service=item,
-        facts_form=facts_form,
-        verdict=evaluate(item.eligibility_rules or [], facts, today) if facts else None,
-        hours=weekly_table(item.schedules),
-        holidays=upcoming,
-        open_now=catalog.is_open_now(item),
-        stale=catalog.is_stale(item),
-        may_edit=may_edit,
-        history=catalog.change_history(ids, limit=50) if current_user.is_authenticated else [],
-    ), (400 if facts_form.errors else 200)
+    client = None
+    if request.args.get("client"):  # from a search for a saved client: their facts, audited
+        from directory.referrals.access import load_client
+        from directory.referrals.services import client_facts
+
+        client = load_client(request.args["client"])
+        db.session.commit()
+        facts = client_facts(client) or None
+        facts_form = ClientFactsForm.from_facts(facts, meta={"csrf": False})
+    else:
+        facts_form, facts = facts_from_query(request.args)
+    response = make_response(
+        render_template(
+            "catalog/service.html",
+            service=item,
+            facts_form=facts_form,
+            client=client,
+            verdict=evaluate(item.eligibility_rules or [], facts, today) if facts else None,
+            hours=weekly_table(item.schedules),
+            holidays=upcoming,
+            open_now=catalog.is_open_now(item),
+            stale=catalog.is_stale(item),
+            may_edit=may_edit,
+            history=catalog.change_history(ids, limit=50) if current_user.is_authenticated else [],
+        ),
+        400 if facts_form.errors else 200,
+    )
+    if client is not None:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/organizations/<org_id>")
