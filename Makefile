@@ -32,8 +32,9 @@ db: install
 seed: db
 	$(BIN)/flask seed
 
+# Tests run in TEST_WORKERS processes (default 2, one per core here); TEST_WORKERS=0 runs them in one.
 test: install translations
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $${TEST_WORKERS:-2} $(PYTEST_ARGS)
 
 bench: install translations
 	$(BIN)/python -m bench.search_bench
