@@ -47,10 +47,9 @@ REFUSAL_REASONS = (
     "no_response",
     "other",
 )
-# What a consent may let an organization see. The first three are what an agency needs to reach the
-# client; the ones marked sensitive are PIPL art. 28 sensitive personal information.
+# What a consent may let an organization see; substance_use, hiv and health are PIPL art. 28
+# sensitive personal information.
 CONSENT_FIELDS = ("name", "age_sex", "phone", "address", "need", "substance_use", "hiv", "health", "family", "finances")
-SENSITIVE_CONSENT_FIELDS = frozenset({"substance_use", "hiv", "health"})
 PURPOSES = ("referral", "case_coordination", "emergency")
 GUARDIAN_AGE = 14  # below this age a guardian gives consent
 

@@ -13,6 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from directory.accounts.audit import audit
@@ -44,7 +45,7 @@ from directory.referrals.forms import (
     RevokeConsentForm,
     utc_to_local,
 )
-from directory.referrals.models import Client, Consent, Need, Referral
+from directory.referrals.models import GUARDIAN_AGE, Client, Consent, Need, Referral
 
 bp = Blueprint("referrals", __name__)
 PER_PAGE = 20
@@ -82,7 +83,7 @@ def _term_choices() -> list[tuple[str, str]]:
 @login_required
 def client_list():
     require_client_keeper()
-    query = select(Client).order_by(Client.updated_at.desc())
+    query = select(Client).options(selectinload(Client.needs)).order_by(Client.updated_at.desc())
     if current_user.role != "admin":
         query = query.where(Client.owner_id == current_user.id)
     q = (request.args.get("q") or "").strip()[:80]
@@ -125,7 +126,6 @@ def client(client_id: str):
         need_form=need_form,
         today=local_today(),
         now=utcnow(),
-        can_refer=True,
     )
 
 
@@ -183,7 +183,7 @@ def add_need(client_id: str):
     audit("view", "client", client.id, client.id)
     db.session.commit()
     return render_template(
-        "referrals/client.html", client=client, need_form=form, today=local_today(), now=utcnow(), can_refer=True
+        "referrals/client.html", client=client, need_form=form, today=local_today(), now=utcnow()
     ), 400
 
 
@@ -248,7 +248,8 @@ def new_consent(client_id: str):
         form.fields.data = ["name", "age_sex", "phone", "need"]
         if request.args.get("organization"):
             form.organization_id.data = request.args["organization"]
-        form.given_by.data = "guardian" if rules.may_be_under(client.birth_year, 14, local_today()) else "client"
+        child = rules.may_be_under(client.birth_year, GUARDIAN_AGE, local_today())
+        form.given_by.data = "guardian" if child else "client"
         db.session.commit()
     elif form.validate_on_submit():
         values = form.values()

@@ -40,14 +40,10 @@ class _Clock:
         return local.astimezone(UTC)
 
 
-def _problem(text: str) -> ValueError:
-    return ValueError(text)
-
-
 def _load_client(record: dict[str, Any], clock: _Clock) -> Client:
     owner = db.session.scalar(select(User).filter_by(username=record.get("owner")))
     if owner is None:
-        raise _problem(f"unknown owner '{record.get('owner')}'")
+        raise ValueError(f"unknown owner '{record.get('owner')}'")
     values = {name: record.get(name) for name in services.CLIENT_FIELDS}
     client = services.create_client(owner, values, record.get("facts") or {})
     client.seed_key = record["key"]
@@ -75,7 +71,7 @@ def _load_client(record: dict[str, Any], clock: _Clock) -> Client:
         for ref in need_record.get("referrals") or []:
             service = db.session.get(Service, id_from_key("service", ref.get("service", "")))
             if service is None:
-                raise _problem(f"need {need_record.get('key')}: unknown service '{ref.get('service')}'")
+                raise ValueError(f"need {need_record.get('key')}: unknown service '{ref.get('service')}'")
             location = None
             if ref.get("location"):
                 location = db.session.get(Location, id_from_key("location", ref["location"]))
@@ -90,7 +86,7 @@ def _load_client(record: dict[str, Any], clock: _Clock) -> Client:
                     eligibility_override_reason=ref.get("eligibility_override"),
                 )
             except services.ReferralError as exc:
-                raise _problem(f"need {need_record.get('key')}, service {ref.get('service')}: {exc}") from exc
+                raise ValueError(f"need {need_record.get('key')}, service {ref.get('service')}: {exc}") from exc
             referral.created_at = referral.last_activity_at = clock.moment(ref.get("days_ago", 0))
             for attempt in ref.get("attempts") or []:
                 moment = clock.moment(attempt.get("days_ago", 0))

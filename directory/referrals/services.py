@@ -435,7 +435,11 @@ def owned_referrals(user) -> Select:
     query = select(Referral).join(Need, Referral.need_id == Need.id).where(Need.status == "open")
     if user.role != "admin":
         query = query.join(Client, Referral.client_id == Client.id).where(Client.owner_id == user.id)
-    return query.options(selectinload(Referral.client), selectinload(Referral.service), selectinload(Referral.need))
+    return query.options(
+        selectinload(Referral.client),
+        selectinload(Referral.service).selectinload(Service.organization),
+        selectinload(Referral.need),
+    )
 
 
 def follow_up_queue(user, today: date, now: datetime | None = None) -> FollowUps:
@@ -472,7 +476,12 @@ def inbox_query(organization_id: str, status: str | None = None) -> Select:
     query = (
         select(Referral)
         .where(Referral.organization_id == organization_id)
-        .options(selectinload(Referral.client), selectinload(Referral.need), selectinload(Referral.service))
+        .options(
+            selectinload(Referral.client),
+            selectinload(Referral.need),
+            selectinload(Referral.service),
+            selectinload(Referral.consent),
+        )
         .order_by(Referral.created_at.desc())
     )
     if status:
