@@ -72,6 +72,59 @@ def test_a_correction_of_a_correction_stands_alone():
     assert [a.id for a in rules.effective_attempts(log)] == ["a3"]
 
 
+def at(hours: int) -> datetime:
+    return NOW + timedelta(hours=hours)
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "accepted", "delivered", "position", "after_refusal"),
+    [
+        ((), None, None, None, False),
+        (("no_answer", "refused"), None, None, None, False),
+        (("accepted", "no_answer"), 1, None, None, False),
+        (("service_delivered",), 1, 1, 1, False),  # delivery is acceptance too
+        (("no_answer", "accepted", "service_delivered"), 2, 3, 3, False),
+        (("refused", "no_answer", "service_delivered"), 3, 3, 3, True),
+        (("refused", "accepted", "refused", "accepted", "service_delivered"), 2, 5, 5, True),
+        (("service_delivered", "refused", "service_delivered"), 1, 1, 1, False),  # the first delivery counts
+    ],
+)
+def test_attempt_summary_for_the_reports(outcomes, accepted, delivered, position, after_refusal):
+    summary = rules.summarize_attempts(attempts(*outcomes))
+    assert summary.accepted_at == (at(accepted) if accepted else None)
+    assert summary.delivered_at == (at(delivered) if delivered else None)
+    assert summary.delivered_at_attempt == position
+    assert summary.refused_before_delivery is after_refusal
+    assert summary.status == rules.derive_status(attempts(*outcomes))
+    assert summary.attempt_count == len(outcomes)
+
+
+def test_attempt_summary_counts_standing_attempts_in_the_order_they_happened():
+    log = [
+        A("a1", 1, at(5), "service_delivered"),
+        A("a2", 2, at(1), "refused"),  # recorded later, happened first
+        A("a3", 3, at(3), "no_answer"),
+        A("a4", 4, at(2), "other"),
+        A("a5", 5, at(2), "no_answer", corrects_id="a4"),  # replaces a4: still one attempt at hour 2
+    ]
+    summary = rules.summarize_attempts(log)
+    assert (summary.delivered_at_attempt, summary.attempt_count) == (4, 4)
+    assert summary.refused_before_delivery is True
+    assert [a.id for a in rules.standing_refusals(log)] == ["a2"]
+
+
+def test_a_corrected_refusal_or_delivery_is_not_counted():
+    log = attempts("refused", "service_delivered")
+    log.append(A("a3", 3, log[0].occurred_at, "no_answer", corrects_id="a1"))
+    summary = rules.summarize_attempts(log)
+    assert summary.refused_before_delivery is False and summary.delivered_at_attempt == 2
+    assert rules.standing_refusals(log) == []
+    log.append(A("a4", 4, log[1].occurred_at, "accepted", corrects_id="a2"))
+    summary = rules.summarize_attempts(log)
+    assert (summary.status, summary.delivered_at, summary.delivered_at_attempt) == ("accepted", None, None)
+    assert summary.accepted_at == log[1].occurred_at
+
+
 def test_next_follow_up_comes_from_the_latest_standing_attempt():
     log = attempts("no_answer", "left_message")
     log[0].next_follow_up, log[1].next_follow_up = date(2026, 11, 30), date(2026, 11, 25)

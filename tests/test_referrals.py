@@ -21,7 +21,7 @@ from directory.extensions import db
 from directory.models_base import id_from_key, utcnow
 from directory.referrals import services
 from directory.referrals.guards import AppendOnlyError
-from directory.referrals.models import REFUSAL_REASONS, REFUSERS, Attempt, Client, Need, Referral
+from directory.referrals.models import REFUSAL_REASONS, REFUSERS, Attempt, Client, Need, Referral, Refusal
 from tests.conftest import login, post
 
 MMT = "m-brain-hospital-mmt"  # 广州医科大学附属脑科医院 methadone clinic; the demo agency's organization
@@ -241,6 +241,38 @@ def test_corrections_are_new_entries_and_the_old_one_stays(seeded_app, world):
     # The same attempt cannot be corrected twice (correct the correction instead).
     again = post(caseworker, f"/referrals/{world.referral.id}/attempts", attempt_form(corrects_id=wrong.id))
     assert again.status_code == 400 and len(world.referral.attempts) == 2
+
+
+def test_the_referral_keeps_what_the_reports_read_in_step_with_its_attempts(seeded_app, world):
+    """The cached attempt facts, the standing refusals with the referral's dimensions, the need's status."""
+    referral = world.referral
+    assert (referral.category, referral.need_status) == ("methadone-clinic", "open")
+    assert (referral.caseworker_id, referral.district) == (world.users.owner.id, "越秀区")  # no location: the client's
+    caseworker = seeded_app.test_client()
+    login(caseworker, "owner")
+    url = f"/referrals/{referral.id}/attempts"
+    post(caseworker, url, attempt_form(outcome="refused", refused_by="provider", refusal_reason="no_capacity"))
+    post(caseworker, url, attempt_form(outcome="refused", refused_by="family", refusal_reason="cost"))
+    db.session.expire_all()
+    refusals = db.session.scalars(select(Refusal).where(Refusal.referral_id == referral.id).order_by(Refusal.id))
+    rows = [(r.refused_by, r.refusal_reason, r.service_id, r.category, r.district) for r in refusals]
+    assert rows == [
+        ("provider", "no_capacity", world.mmt.id, "methadone-clinic", "越秀区"),
+        ("family", "cost", world.mmt.id, "methadone-clinic", "越秀区"),
+    ]
+    first = referral.attempts[0]
+    post(caseworker, url, attempt_form(outcome="no_answer", corrects_id=first.id))  # it was no refusal after all
+    post(caseworker, url, attempt_form(outcome="service_delivered"))
+    db.session.expire_all()
+    assert [r.refused_by for r in db.session.scalars(select(Refusal).where(Refusal.referral_id == referral.id))] == [
+        "family"
+    ]
+    assert referral.status == "delivered" and referral.attempt_count == 3
+    assert referral.delivered_at_attempt == 3 and referral.refused_before_delivery is True
+    assert referral.accepted_at == referral.delivered_at == referral.attempts[-1].occurred_at
+    assert post(caseworker, f"/needs/{world.need.id}/close", {"status": "met", "note": "在服药"}).status_code == 302
+    db.session.expire_all()
+    assert referral.need_status == "met"
 
 
 # --- attempts and the audit log are append-only ------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from directory.extensions import db
@@ -144,7 +144,19 @@ class Referral(db.Model):
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_follow_up: Mapped[date | None] = mapped_column(Date, index=True)
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Also cached (rules.summarize_attempts), for the reports: they never read the attempts for these.
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at_attempt: Mapped[int | None] = mapped_column(Integer)
+    refused_before_delivery: Mapped[bool] = mapped_column(Boolean, default=False)
     seed_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    # Kept on the referral for the reports (one table to read): the need's category and status (close_need
+    # updates it), the client's caseworker, and the district where it was made (its location's, else the
+    # client's at that time).
+    category: Mapped[str] = mapped_column(String(64))
+    need_status: Mapped[str] = mapped_column(String(20), default="open")
+    caseworker_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    district: Mapped[str | None] = mapped_column(String(20))
 
     client: Mapped[Client] = relationship(back_populates="referrals")
     need: Mapped[Need] = relationship(back_populates="referrals")
@@ -181,3 +193,24 @@ class Attempt(db.Model):
 
     referral: Mapped[Referral] = relationship(back_populates="attempts")
     actor = relationship("User")
+
+
+class Refusal(db.Model):
+    """A standing refusal of a referral, with the referral's report dimensions: the table the refusal
+    reports read (no join, no look at corrections). Kept by ``services.record_attempt``, which rewrites a
+    referral's rows each time an attempt is added; derived data, never edited on its own."""
+
+    __tablename__ = "referral_refusal"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referral.id"), index=True)
+    attempt_id: Mapped[str] = mapped_column(ForeignKey("outreach_attempt.id"), unique=True)
+    refused_by: Mapped[str | None] = mapped_column(String(20))
+    refusal_reason: Mapped[str | None] = mapped_column(String(30))
+    # The referral's, copied (none of them changes after the referral is made).
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    service_id: Mapped[str] = mapped_column(String(36))
+    organization_id: Mapped[str] = mapped_column(String(36))
+    category: Mapped[str] = mapped_column(String(64))
+    district: Mapped[str | None] = mapped_column(String(20))
+    caseworker_id: Mapped[int] = mapped_column(Integer)

@@ -6,6 +6,7 @@ No database and no request here: callers pass plain values, so every rule is tes
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -74,6 +75,53 @@ def next_follow_up(attempts: Iterable[AttemptLike]) -> date | None:
     if not standing or derive_status(standing) == "delivered":
         return None
     return standing[-1].next_follow_up
+
+
+@dataclass(frozen=True)
+class AttemptSummary:
+    """What a referral caches of its attempts (``Referral`` columns of the same names).
+
+    ``accepted_at``: the first standing accepted (or delivered) attempt; ``delivered_at``: the first
+    standing delivery and ``delivered_at_attempt`` its position among the standing attempts (1 = the
+    first); ``refused_before_delivery``: a standing refusal came before that delivery. The reports read
+    these instead of the attempts.
+    """
+
+    status: str
+    next_follow_up: date | None
+    attempt_count: int
+    accepted_at: datetime | None
+    delivered_at: datetime | None
+    delivered_at_attempt: int | None
+    refused_before_delivery: bool
+
+
+def summarize_attempts(attempts: Iterable[AttemptLike]) -> AttemptSummary:
+    """Everything a referral caches of its attempts, from the standing ones in the order they happened."""
+    standing = effective_attempts(attempts)
+    accepted_at = delivered_at = delivered_at_attempt = None
+    refused = refused_before_delivery = False
+    for position, attempt in enumerate(standing, start=1):
+        if attempt.outcome in ("accepted", "service_delivered") and accepted_at is None:
+            accepted_at = attempt.occurred_at
+        if attempt.outcome == "service_delivered" and delivered_at is None:
+            delivered_at, delivered_at_attempt = attempt.occurred_at, position
+            refused_before_delivery = refused
+        refused = refused or attempt.outcome == "refused"
+    return AttemptSummary(
+        status=derive_status(standing),
+        next_follow_up=next_follow_up(standing),
+        attempt_count=len(standing),
+        accepted_at=accepted_at,
+        delivered_at=delivered_at,
+        delivered_at_attempt=delivered_at_attempt,
+        refused_before_delivery=refused_before_delivery,
+    )
+
+
+def standing_refusals(attempts: Iterable[AttemptLike]) -> list[AttemptLike]:
+    """The refusals that stand (a corrected refusal is no refusal), in the order they happened."""
+    return [a for a in effective_attempts(attempts) if a.outcome == "refused"]
 
 
 def follow_up_bucket(due: date | None, today: date) -> str | None:

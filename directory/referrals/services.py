@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import selectinload
 
 from directory.accounts.audit import audit
@@ -23,7 +23,7 @@ from directory.extensions import db
 from directory.geo.geocoder import GeoResult, resolve_for_app
 from directory.models_base import utcnow
 from directory.referrals import rules
-from directory.referrals.models import Attempt, Client, Consent, Need, Referral
+from directory.referrals.models import Attempt, Client, Consent, Need, Referral, Refusal
 
 CLIENT_FIELDS = ("display_name", "birth_year", "sex", "phone", "district", "address")
 
@@ -130,6 +130,7 @@ def close_need(need: Need, status: str, note: str | None, user) -> None:
     if problems:
         raise ReferralError(problems)
     need.status = status
+    db.session.execute(update(Referral).where(Referral.need_id == need.id).values(need_status=status))
     need.closing_note = (note or "").strip()
     need.closed_at = utcnow()
     need.closed_by_id = user.id
@@ -287,6 +288,10 @@ def create_referral(
         status="sent",
         last_activity_at=utcnow(),
         attempt_count=0,
+        category=need.category,
+        need_status=need.status,
+        caseworker_id=client.owner_id,
+        district=(location.district if location is not None else None) or client.district,
     )
     db.session.add(referral)
     db.session.flush()
@@ -331,9 +336,9 @@ def record_attempt(referral: Referral, values: Mapping[str, Any], user, now: dat
     )
     db.session.add(attempt)
     db.session.flush()
-    referral.status = rules.derive_status(referral.attempts)
-    referral.next_follow_up = rules.next_follow_up(referral.attempts)
-    referral.attempt_count = len(rules.effective_attempts(referral.attempts))
+    for name, value in vars(rules.summarize_attempts(referral.attempts)).items():
+        setattr(referral, name, value)
+    _keep_refusals(referral)
     referral.last_activity_at = max(now, referral.last_activity_at)
     db.session.flush()
     audit(
@@ -345,6 +350,26 @@ def record_attempt(referral: Referral, values: Mapping[str, Any], user, now: dat
         user=user,
     )
     return attempt
+
+
+def _keep_refusals(referral: Referral) -> None:
+    """Rewrite the referral's rows in referral_refusal: its standing refusals, for the reports."""
+    db.session.execute(delete(Refusal).where(Refusal.referral_id == referral.id))
+    for attempt in rules.standing_refusals(referral.attempts):
+        db.session.add(
+            Refusal(
+                referral_id=referral.id,
+                attempt_id=attempt.id,
+                refused_by=attempt.refused_by,
+                refusal_reason=attempt.refusal_reason,
+                created_at=referral.created_at,
+                service_id=referral.service_id,
+                organization_id=referral.organization_id,
+                category=referral.category,
+                district=referral.district,
+                caseworker_id=referral.caseworker_id,
+            )
+        )
 
 
 AGENCY_ANSWERS = {"accept": "accepted", "decline": "refused", "delivered": "service_delivered"}

@@ -21,20 +21,22 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     CTE,
+    Engine,
     Float,
     Select,
     String,
     and_,
     case,
     cast,
-    distinct,
     func,
     literal,
     null,
@@ -49,9 +51,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from directory.accounts.models import User
-from directory.catalog.models import Location, Organization, Service, TaxonomyTerm
+from directory.catalog.models import Organization, Service, TaxonomyTerm
 from directory.extensions import db
-from directory.referrals.models import Attempt, Client, Need, Referral
+from directory.referrals.models import Referral, Refusal
 from directory.referrals.rules import ACTIVE_STATUSES, STALE_AFTER
 
 FINAL_STATUSES = ("delivered", "refused")
@@ -201,15 +203,6 @@ days_between = _sql_function(
     sqlite="(julianday({1}) - julianday({0}))",
     default="(EXTRACT(EPOCH FROM ({1}) - ({0})) / 86400.0)",
 )
-# A string that sorts attempts as ``rules.effective_attempts`` does: by occurred_at, then number. SQLite
-# stores the time as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC).
-order_key = _sql_function(
-    "order_key",
-    String(),
-    "Sort key of an attempt: occurred_at, then number.",
-    sqlite="({0} || printf('%06d', {1}))",
-    default="(to_char(({0}) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || lpad(CAST({1} AS VARCHAR), 6, '0'))",
-)
 
 
 class local_month(FunctionElement):  # noqa: N801 (an SQL function)
@@ -283,52 +276,104 @@ def _category_key(query: Select, code, f: ReportFilter) -> tuple[Select, ColumnE
     return query, func.coalesce(grand.code, parent.code, code)
 
 
-def scope(f: ReportFilter, dated: bool = True) -> CTE:
-    """One row per selected referral with everything the figures group or count by (a CTE).
+def _in_range(table, f: ReportFilter) -> ColumnElement[bool]:
+    start, end = f.bounds()
+    return and_(table.created_at >= start if start else true(), table.created_at < end if end else true())
+
+
+def _filters(table, f: ReportFilter) -> list[ColumnElement[bool]]:
+    """The filter's conditions on a table with the referral's dimensions (Referral or Refusal)."""
+    conditions = []
+    if f.category:
+        conditions.append(table.category.in_(_category_codes(f.category)))
+    if f.district:
+        conditions.append(table.district == f.district)
+    if f.organization_id:
+        conditions.append(table.organization_id == f.organization_id)
+    if f.caseworker_id is not None:
+        conditions.append(table.caseworker_id == f.caseworker_id)
+    return conditions
+
+
+# The scope's columns each figure reads (besides in_range). The scope is materialized with only the
+# columns the figures asked for need: writing it is most of its cost.
+SCOPE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "overview": ("final", "success"),
+    "needs": ("need_id", "need_status", "status"),
+    "workload": ("caseworker_id", "in_queue", "active", "due_today", "overdue", "stale"),
+    "success_resource": ("service_id", "organization_id", "final", "success"),
+    "success_organization": ("service_id", "organization_id", "final", "success"),
+    "success_category": ("category", "final", "success"),
+    "success_district": ("district", "final", "success"),
+    "success_caseworker": ("caseworker_id", "final", "success"),
+    "success_month": ("month", "final", "success"),
+    "persistence": ("final", "success", "attempt_count", "refused_before_delivery"),
+    "curve": ("success", "delivered_at_attempt"),
+    "median_acceptance": ("days_to_acceptance",),
+    "median_service": ("days_to_service",),
+}
+
+
+def _scope_columns(f: ReportFilter) -> dict[str, Callable[[], ColumnElement]]:
+    """Every column the scope can have, as an expression over the referral (built when asked for)."""
+    r = Referral
+    active = r.status.in_(sorted(ACTIVE_STATUSES))
+
+    def workload(condition) -> Callable[[], ColumnElement]:
+        def column() -> ColumnElement:
+            if f.today is None or f.now is None:
+                raise ValueError("the workload needs today and now")
+            return case((condition(), 1), else_=0)
+
+        return column
+
+    return {
+        "need_id": lambda: r.need_id,
+        "service_id": lambda: r.service_id,
+        "organization_id": lambda: r.organization_id,
+        "caseworker_id": lambda: r.caseworker_id,
+        "category": lambda: r.category,
+        "district": lambda: r.district,
+        "need_status": lambda: r.need_status,
+        "status": lambda: r.status,
+        "month": lambda: local_month(r.created_at, f.timezone),
+        "final": lambda: case((or_(r.status.in_(FINAL_STATUSES), r.need_status != "open"), 1), else_=0),
+        "success": lambda: case((r.status == "delivered", 1), else_=0),
+        "attempt_count": lambda: r.attempt_count,
+        "delivered_at_attempt": lambda: r.delivered_at_attempt,
+        "refused_before_delivery": lambda: case((r.refused_before_delivery == true(), 1), else_=0),
+        "days_to_acceptance": lambda: days_between(r.created_at, r.accepted_at),
+        "days_to_service": lambda: case((r.status == "delivered", days_between(r.created_at, r.delivered_at))),
+        # The workload: the caseworker's queue (needs still open; active, or a follow-up due by today).
+        "in_queue": workload(lambda: and_(r.need_status == "open", or_(active, r.next_follow_up <= f.today))),
+        "active": lambda: case((active, 1), else_=0),
+        "due_today": workload(lambda: r.next_follow_up == f.today),
+        "overdue": workload(lambda: r.next_follow_up < f.today),
+        "stale": workload(lambda: and_(active, r.last_activity_at <= f.now - STALE_AFTER)),
+    }
+
+
+def scope(f: ReportFilter, names: Iterable[str], dated: bool = True) -> CTE:
+    """One row per selected referral with what the ``names`` figures group or count by (a CTE).
+
+    It reads the referral table alone: the need's category and status, the district and the caseworker
+    are kept on the referral (``Referral.category`` …), and so is what the figures need of its attempts
+    (``accepted_at``, ``delivered_at``, ``delivered_at_attempt``, ``refused_before_delivery``,
+    ``attempt_count``: ``rules.summarize_attempts``).
 
     ``final`` is 1 when the referral has an outcome: delivered, refused, or its need closed while it was
     still active (final and unsuccessful); ``success`` is 1 when delivered. ``in_range`` is 1 inside the
     date range; without ``dated`` the rows outside it are kept too (the workload is about today).
     """
-    district = func.coalesce(Location.district, Client.district)
-    start, end = f.bounds()
-    in_range = and_(
-        Referral.created_at >= start if start else true(),
-        Referral.created_at < end if end else true(),
-    )
-    query = (
-        select(
-            Referral.id,
-            Referral.need_id,
-            Referral.service_id,
-            Referral.organization_id,
-            Client.owner_id.label("caseworker_id"),
-            Need.category,
-            Need.status.label("need_status"),
-            district.label("district"),
-            Referral.created_at,
-            local_month(Referral.created_at, f.timezone).label("month"),
-            Referral.status,
-            Referral.next_follow_up,
-            Referral.last_activity_at,
-            case((or_(Referral.status.in_(FINAL_STATUSES), Need.status != "open"), 1), else_=0).label("final"),
-            case((Referral.status == "delivered", 1), else_=0).label("success"),
-            case((in_range, 1), else_=0).label("in_range"),
-        )
-        .join(Need, Need.id == Referral.need_id)
-        .join(Client, Client.id == Referral.client_id)
-        .outerjoin(Location, Location.id == Referral.location_id)
-    )
-    if dated and (start or end):
+    in_range = _in_range(Referral, f)
+    available = _scope_columns(f)
+    wanted = sorted({column for name in names for column in SCOPE_COLUMNS.get(name, ())})
+    query = select(
+        *(available[column]().label(column) for column in wanted),
+        case((in_range, 1), else_=0).label("in_range"),
+    ).where(*_filters(Referral, f))
+    if dated and (f.start or f.end):
         query = query.where(in_range)
-    if f.category:
-        query = query.where(Need.category.in_(_category_codes(f.category)))
-    if f.district:
-        query = query.where(district == f.district)
-    if f.organization_id:
-        query = query.where(Referral.organization_id == f.organization_id)
-    if f.caseworker_id is not None:
-        query = query.where(Client.owner_id == f.caseworker_id)
     return query.cte("scope").prefix_with("MATERIALIZED")
 
 
@@ -349,27 +394,45 @@ def _labelled(query: Select, by: str, key):
     return query, None, None
 
 
-def _success_branch(s: CTE, by: str, f: ReportFilter) -> Select:
-    """Referrals, final outcomes and successes per value of a dimension (grouped first, named after)."""
-    keys = {
-        "resource": s.c.service_id,
-        "organization": s.c.organization_id,
-        "caseworker": s.c.caseworker_id,
-        "category": s.c.category,
-        "district": s.c.district,
-        "month": s.c.month,
-    }
-    grouped = (
+def _by_resource(s: CTE) -> CTE:
+    """Referrals, final outcomes and successes per resource, with its organization: the organization
+    breakdown sums these rows instead of grouping the referrals again."""
+    return (
         select(
-            keys[by].label("k"),
+            s.c.service_id.label("k"),
+            s.c.organization_id,
             func.count().label("n"),
             func.sum(s.c.final).label("final"),
             func.sum(s.c.success).label("success"),
         )
         .where(s.c.in_range == 1)
-        .group_by(keys[by])
-        .subquery(f"by_{by}")
+        .group_by(s.c.service_id, s.c.organization_id)
+        .cte("by_resource")
+        .prefix_with("MATERIALIZED")
     )
+
+
+def _success_branch(s: CTE, by: str, f: ReportFilter, by_resource: Callable[[], CTE]) -> Select:
+    """Referrals, final outcomes and successes per value of a dimension (grouped first, named after)."""
+    if by == "resource":
+        grouped = by_resource()
+    elif by == "organization":
+        r = by_resource().c
+        sums = (func.sum(r.n).label("n"), func.sum(r.final).label("final"), func.sum(r.success).label("success"))
+        grouped = select(r.organization_id.label("k"), *sums).group_by(r.organization_id).subquery("by_organization")
+    else:
+        key = s.c["caseworker_id" if by == "caseworker" else by]
+        grouped = (
+            select(
+                key.label("k"),
+                func.count().label("n"),
+                func.sum(s.c.final).label("final"),
+                func.sum(s.c.success).label("success"),
+            )
+            .where(s.c.in_range == 1)
+            .group_by(key)
+            .subquery(f"by_{by}")
+        )
     g = grouped.c
     if by == "category":
         query, key = _category_key(select().select_from(grouped), g.k, f)
@@ -388,28 +451,31 @@ def _referral_branches(s: CTE, f: ReportFilter) -> dict[str, Callable[[], Select
         return select(*_row("overview", values=values)).where(in_range)
 
     def needs() -> Select:
-        refused = select(s.c.need_id).where(in_range, s.c.status == "refused")
-        met = s.c.need_status == "met"
-        values = (
-            func.count(distinct(case((s.c.need_status != "open", s.c.need_id)))),
-            func.count(distinct(case((met, s.c.need_id)))),
-            func.count(distinct(case((and_(met, s.c.need_id.in_(refused)), s.c.need_id)))),
+        per_need = (
+            select(
+                s.c.need_id,
+                func.max(s.c.need_status).label("status"),
+                func.max(case((s.c.status == "refused", 1), else_=0)).label("refused"),
+            )
+            .where(in_range, s.c.need_status != "open")  # the figures count closed needs only
+            .group_by(s.c.need_id)
+            .subquery("per_need")
         )
-        return select(*_row("needs", values=values)).where(in_range)
+        n = per_need.c
+        met = n.status == "met"
+        values = (func.count(), _sum_if(met), _sum_if(and_(met, n.refused == 1)))
+        return select(*_row("needs", values=values)).select_from(per_need)
 
     def workload() -> Select:
-        if f.today is None or f.now is None:
-            raise ValueError("the workload needs today and now")
-        active = s.c.status.in_(sorted(ACTIVE_STATUSES))
         grouped = (
             select(
                 s.c.caseworker_id.label("k"),
-                _sum_if(active).label("open"),
-                _sum_if(s.c.next_follow_up == f.today).label("due"),
-                _sum_if(s.c.next_follow_up < f.today).label("overdue"),
-                _sum_if(and_(active, s.c.last_activity_at <= f.now - STALE_AFTER)).label("stale"),
+                func.sum(s.c.active).label("open"),
+                func.sum(s.c.due_today).label("due"),
+                func.sum(s.c.overdue).label("overdue"),
+                func.sum(s.c.stale).label("stale"),
             )
-            .where(s.c.need_status == "open", or_(active, s.c.next_follow_up <= f.today))
+            .where(s.c.in_queue == 1)
             .group_by(s.c.caseworker_id)
             .subquery("workload")
         )
@@ -418,8 +484,9 @@ def _referral_branches(s: CTE, f: ReportFilter) -> dict[str, Callable[[], Select
         return query.add_columns(*_row("workload", key=g.k, label=label, values=(g.open, g.due, g.overdue, g.stale)))
 
     branches: dict[str, Callable[[], Select]] = {"overview": overview, "needs": needs, "workload": workload}
+    by_resource = cache(lambda: _by_resource(s))  # built once, when a branch needs it
     for by in DIMENSIONS:
-        branches[f"success_{by}"] = lambda by=by: _success_branch(s, by, f)
+        branches[f"success_{by}"] = lambda by=by: _success_branch(s, by, f, by_resource)
     return branches
 
 
@@ -429,150 +496,41 @@ REFERRAL_FIGURES = ("overview", "needs", "workload", *(f"success_{by}" for by in
 # --- the attempt family: persistence, medians, refusals ------------------------------------------
 
 
-DECISIVE_OUTCOMES = ("accepted", "service_delivered", "refused")
+def _median_branch(figure: str, days, condition) -> Select:
+    """The median of a column of days (where ``condition`` holds) and how many values it has, in SQL: the
+    middle value, or the mean of the two middle values, read with ORDER BY … LIMIT … OFFSET."""
+    values = (
+        select(days.label("v")).where(condition, days.is_not(None)).cte(f"{figure}_days").prefix_with("MATERIALIZED")
+    )
+    n = select(func.count()).select_from(values).scalar_subquery()
+    middle = select(values.c.v).order_by(values.c.v).limit(2 - n % 2).offset((n - 1) // 2).subquery(f"{figure}_middle")
+    return select(*_row(figure, values=(func.avg(middle.c.v), n)))
 
 
-def _corrected() -> CTE:
-    """The ids of the attempts another attempt corrects (a few per cent of them)."""
-    return (
-        select(Attempt.corrects_id.label("id"))
-        .where(Attempt.corrects_id.is_not(None))
-        .cte("corrected")
-        .prefix_with("MATERIALIZED")
+def _refusal_counts(f: ReportFilter) -> SimpleNamespace:
+    """Standing refusals of the selected referrals (``referral_refusal``, which has the referral's
+    dimensions: no join), counted per party and reason and per resource (``by_resource``) or per need
+    category (``by_category``): two small tables the refusal figures roll up."""
+    rows = select(Refusal).where(_in_range(Refusal, f), *_filters(Refusal, f)).subquery("refused")
+
+    def counted(column, name: str) -> CTE:
+        columns = (column, rows.c.refused_by, rows.c.refusal_reason)
+        return select(*columns, func.count().label("n")).group_by(*columns).cte(name).prefix_with("MATERIALIZED")
+
+    return SimpleNamespace(
+        by_resource=counted(rows.c.service_id, "refusals_by_resource"),
+        by_category=counted(rows.c.category, "refusals_by_category"),
     )
 
 
-def _standing(attempt, corrected: CTE) -> ColumnElement[bool]:
-    """The attempt stands: no other attempt corrects it.
-
-    An anti-join on the corrected ids, gathered once per statement. The plain correlated
-    ``NOT EXISTS (… WHERE corrects_id = attempt.id)`` has no index to use (outreach_attempt.corrects_id
-    is not indexed): SQLite scans the whole table for each attempt. With the index proposed in
-    docs/reports.md it becomes the better form.
-    """
-    return attempt.id.not_in(select(corrected.c.id))
-
-
-def _attempt_ctes(s: CTE) -> SimpleNamespace:
-    """What the attempt figures read, each computed once per statement.
-
-    - ``decisive``: the standing accepted, delivered and refused attempts (a third of all attempts),
-      read in one pass over the table, with their ``order_key``;
-    - ``facts``: per selected referral, whether it is final and successful, the days from the referral
-      to its first accepted (or delivered) attempt and to its first delivery, the order key of that
-      delivery, and whether a refusal came before it;
-    - ``positions``: for each successful selected referral, the position of its first delivery among
-      its standing attempts (all outcomes), counted for those referrals only.
-    """
-    corrected = _corrected()
-    attempt = aliased(Attempt)
-    decisive = (
-        select(
-            attempt.referral_id,
-            attempt.outcome,
-            attempt.occurred_at,
-            order_key(attempt.occurred_at, attempt.number).label("k"),
-            attempt.refused_by,
-            attempt.refusal_reason,
-        )
-        .where(attempt.outcome.in_(DECISIVE_OUTCOMES), _standing(attempt, corrected))
-        .cte("decisive")
-        .prefix_with("MATERIALIZED")
-    )
-    d = decisive.c
-    delivered = d.outcome == "service_delivered"
-    firsts = (
-        select(
-            d.referral_id,
-            func.min(case((d.outcome.in_(("accepted", "service_delivered")), d.occurred_at))).label("accepted_at"),
-            func.min(case((delivered, d.occurred_at))).label("delivered_at"),
-            func.min(case((delivered, d.k))).label("delivered_k"),
-            func.min(case((d.outcome == "refused", d.k))).label("refused_k"),
-        )
-        .group_by(d.referral_id)
-        .subquery("firsts")
-    )
-    fc = firsts.c
-    facts = (
-        select(
-            s.c.id,
-            s.c.final,
-            s.c.success,
-            days_between(s.c.created_at, fc.accepted_at).label("days_to_acceptance"),
-            case((s.c.success == 1, days_between(s.c.created_at, fc.delivered_at))).label("days_to_service"),
-            case((s.c.success == 1, fc.delivered_k)).label("delivered_k"),
-            case((and_(s.c.success == 1, fc.refused_k < fc.delivered_k), 1), else_=0).label("after_refusal"),
-        )
-        .select_from(s)
-        .outerjoin(firsts, fc.referral_id == s.c.id)
-        .where(s.c.in_range == 1)
-        .cte("facts")
-        .prefix_with("MATERIALIZED")
-    )
-    other = aliased(Attempt)
-    positions = (
-        select(facts.c.id, func.count().label("position"))
-        .join(other, other.referral_id == facts.c.id)
-        .where(
-            facts.c.delivered_k.is_not(None),
-            _standing(other, corrected),
-            order_key(other.occurred_at, other.number) <= facts.c.delivered_k,
-        )
-        .group_by(facts.c.id)
-        .cte("positions")
-    )
-    return SimpleNamespace(corrected=corrected, decisive=decisive, facts=facts, positions=positions)
-
-
-def _attempts_on_final(s: CTE, corrected: CTE) -> ColumnElement:
-    """Standing attempts of the selected final referrals: all their attempts (counted from the index on
-    referral_id alone) less those another attempt corrects."""
-    final = select(s.c.id).where(s.c.in_range == 1, s.c.final == 1)
-    attempt, target = aliased(Attempt), aliased(Attempt)
-    everything = select(func.count()).select_from(attempt).where(attempt.referral_id.in_(final)).scalar_subquery()
-    superseded = (
-        select(func.count())
-        .select_from(target)
-        .where(target.id.in_(select(corrected.c.id)), target.referral_id.in_(final))
-        .scalar_subquery()
-    )
-    return everything - superseded
-
-
-def _median_branch(figure: str, days) -> Select:
-    """The median of a column of days and how many values it has, in SQL: the middle row (or the mean of
-    the two middle rows) by ROW_NUMBER."""
-    values = select(days.label("v")).where(days.is_not(None)).subquery(f"{figure}_days")
-    ranked = select(
-        values.c.v, func.row_number().over(order_by=values.c.v).label("rn"), func.count().over().label("n")
-    ).subquery(f"{figure}_ranked")
-    r = ranked.c
-    middle = r.rn.in_([(r.n + 1) // 2, (r.n + 2) // 2])
-    return select(*_row(figure, values=(func.avg(r.v), func.max(r.n)))).where(middle)
-
-
-def _refusal_counts(s: CTE, decisive: CTE) -> CTE:
-    """Standing refusals of the selected referrals, counted per resource, category, party, reason."""
-    d = decisive.c
-    columns = (s.c.service_id, s.c.category, d.refused_by, d.refusal_reason)
-    return (
-        select(*columns, func.count().label("n"))
-        .select_from(decisive)
-        .join(s, s.c.id == d.referral_id)
-        .where(d.outcome == "refused", s.c.in_range == 1)
-        .group_by(*columns)
-        .cte("refusals")
-        .prefix_with("MATERIALIZED")
-    )
-
-
-def _refusal_place_branch(r: CTE, by: str, f: ReportFilter) -> Select:
+def _refusal_place_branch(counts: SimpleNamespace, by: str, f: ReportFilter) -> Select:
     """Refusals per resource (or category) × party × reason, with the resource's (category's) total."""
-    query = select().select_from(r)
     if by == "category":
-        query, key = _category_key(query, r.c.category, f)
+        r = counts.by_category
+        query, key = _category_key(select().select_from(r), r.c.category, f)
     else:
-        key = r.c.service_id
+        r = counts.by_resource
+        query, key = select().select_from(r), r.c.service_id
     grouped = (
         query.add_columns(key.label("k"), r.c.refused_by, r.c.refusal_reason, func.sum(r.c.n).label("n"))
         .group_by(key, r.c.refused_by, r.c.refusal_reason)
@@ -595,39 +553,47 @@ def _refusal_place_branch(r: CTE, by: str, f: ReportFilter) -> Select:
 
 
 def _attempt_branches(s: CTE, f: ReportFilter) -> dict[str, Callable[[], Select]]:
-    ctes = _attempt_ctes(s)
-    facts = ctes.facts
-    refusals = _refusal_counts(s, ctes.decisive)
+    in_range = s.c.in_range == 1
+    refusals = _refusal_counts(f)
 
     def persistence() -> Select:
         values = (
-            func.coalesce(func.sum(facts.c.final), 0),
-            func.coalesce(func.sum(facts.c.success), 0),
-            _attempts_on_final(s, ctes.corrected),
-            func.coalesce(func.sum(facts.c.after_refusal), 0),
+            func.coalesce(func.sum(s.c.final), 0),
+            func.coalesce(func.sum(s.c.success), 0),
+            func.coalesce(func.sum(case((s.c.final == 1, s.c.attempt_count), else_=0)), 0),
+            _sum_if(and_(s.c.success == 1, s.c.refused_before_delivery == 1)),
         )
-        return select(*_row("persistence", values=values))
+        return select(*_row("persistence", values=values)).where(in_range)
 
     def curve() -> Select:
-        at = ctes.positions.c.position
+        at = s.c.delivered_at_attempt
         bucket = case((at > MAX_ATTEMPT_BUCKET, MAX_ATTEMPT_BUCKET), else_=at)
-        grouped = select(bucket.label("k"), func.count().label("n")).group_by(bucket).subquery("curve")
+        grouped = (
+            select(bucket.label("k"), func.count().label("n"))
+            .where(in_range, s.c.success == 1, at.is_not(None))
+            .group_by(bucket)
+            .subquery("curve")
+        )
         cumulative = func.sum(grouped.c.n).over(order_by=grouped.c.k)
         return select(*_row("curve", key=grouped.c.k, values=(grouped.c.n, cumulative)))
 
+    def median(figure: str, column: str) -> Callable[[], Select]:
+        return lambda: _median_branch(figure, s.c[column], in_range)
+
     def by_party_or_reason(column_name: str) -> Callable[[], Select]:
         def branch() -> Select:
-            column = refusals.c[column_name]
+            r = refusals.by_category
+            column = r.c[column_name]
             name = "refusals_party" if column_name == "refused_by" else "refusals_reason"
-            return select(*_row(name, key=column, values=(func.sum(refusals.c.n),))).group_by(column)
+            return select(*_row(name, key=column, values=(func.sum(r.c.n),))).group_by(column)
 
         return branch
 
     return {
         "persistence": persistence,
         "curve": curve,
-        "median_acceptance": lambda: _median_branch("median_acceptance", facts.c.days_to_acceptance),
-        "median_service": lambda: _median_branch("median_service", facts.c.days_to_service),
+        "median_acceptance": median("median_acceptance", "days_to_acceptance"),
+        "median_service": median("median_service", "days_to_service"),
         "refusals_party": by_party_or_reason("refused_by"),
         "refusals_reason": by_party_or_reason("refusal_reason"),
         **{f"refusals_at_{by}": (lambda by=by: _refusal_place_branch(refusals, by, f)) for by in REFUSAL_PLACES},
@@ -651,19 +617,71 @@ FIGURES = REFERRAL_FIGURES + ATTEMPT_FIGURES
 Rows = dict[str, list]
 
 
-def _run(branches: dict[str, Callable[[], Select]], names: Iterable[str]) -> Rows:
-    """One statement: the UNION ALL of the named branches; rows by figure name."""
-    statement = union_all(*(branches[name]() for name in names))
-    found: Rows = defaultdict(list)
-    for row in db.session.execute(statement):
+# The whole dashboard runs as two statements side by side, each on its own connection (a core each);
+# the groups balance their cost at 200,000 referrals (bench/reports_bench.py). A figure or table on its
+# own (a CSV export) is one statement on the session's connection.
+STATEMENTS = (
+    (
+        "overview",
+        "needs",
+        "workload",
+        "persistence",
+        "curve",
+        "median_acceptance",
+        "median_service",
+        "success_resource",
+        "success_organization",
+    ),
+    (
+        "success_category",
+        "success_district",
+        "success_caseworker",
+        "success_month",
+        "refusals_party",
+        "refusals_reason",
+        "refusals_at_resource",
+        "refusals_at_category",
+    ),
+)
+
+
+def _statement(f: ReportFilter, names: Iterable[str]):
+    """The UNION ALL of the named figures' branches over one scope."""
+    names = tuple(names)
+    s = scope(f, names, dated=False)
+    branches = {**_referral_branches(s, f), **_attempt_branches(s, f)}
+    return union_all(*(branches[name]() for name in names))
+
+
+def _collect(result, found: Rows) -> Rows:
+    for row in result:
         found[row.figure].append(row)
     return found
 
 
+def _run_on(engine: Engine, statement) -> list:
+    with engine.connect() as connection:
+        return list(connection.execute(statement))
+
+
 def figures(f: ReportFilter, names: Iterable[str] = FIGURES) -> Rows:
-    """The named figures in one statement over one scope."""
-    s = scope(f, dated=False)
-    return _run({**_referral_branches(s, f), **_attempt_branches(s, f)}, names)
+    """The named figures, rows by figure name. When they span both ``STATEMENTS`` groups, the two
+    statements run at once on two connections (each a consistent snapshot of its own)."""
+    names = tuple(names)
+    unknown = set(names) - set(FIGURES)
+    if unknown:
+        raise ValueError(f"unknown figures {sorted(unknown)}")
+    parts = [part for part in ([n for n in group if n in names] for group in STATEMENTS) if part]
+    found: Rows = defaultdict(list)
+    in_memory = db.engine.url.database in (None, "", ":memory:")  # another connection sees another database
+    if len(parts) < 2 or in_memory:
+        return _collect(db.session.execute(_statement(f, names)), found)
+    statements = [_statement(f, part) for part in parts]
+    engine = db.engine
+    with ThreadPoolExecutor(max_workers=len(statements)) as pool:
+        for rows in pool.map(lambda statement: _run_on(engine, statement), statements):
+            _collect(rows, found)
+    return found
 
 
 def _int(value) -> int:
