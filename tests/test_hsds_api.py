@@ -175,6 +175,29 @@ def test_service_at_locations_near_a_place(seeded_client):
     assert item["service"]["organization"]["id"] and item["location"]["addresses"][0]["city"] == "广州市"
 
 
+def test_a_location_of_no_organization_is_served(seeded_client):
+    """HSDS lets a location belong to no organization: it is served without organization_id, valid HSDS."""
+    service = db.session.get(Service, MMT)
+    lone = Location(name="市民服务中心（虚构）", district="越秀区", latitude=23.129, longitude=113.264)
+    sal = ServiceAtLocation(location=lone)
+    service.service_at_locations.append(sal)
+    db.session.commit()
+    item = get(seeded_client, f"/service_at_locations/{sal.id}")
+    assert_valid(item, "service_at_location")
+    assert item["location"]["id"] == lone.id and "organization_id" not in item["location"]
+    full = get(seeded_client, f"/services/{MMT}")
+    assert_valid(full, "service")
+    assert lone.id in {s["location"]["id"] for s in full["service_at_locations"]}
+    near = get(seeded_client, "/service_at_locations", near="23.129,113.264", radius="0.5", per_page=100)
+    [found] = [i for i in near["contents"] if i["id"] == sal.id]
+    assert_valid(found, "service_at_location")
+    assert "organization_id" not in found["location"]
+    listed = get(seeded_client, "/service_at_locations", organization_id=service.organization_id, per_page=100)
+    assert sal.id in {i["id"] for i in listed["contents"]}  # the service's organization, not the location's
+    org = get(seeded_client, f"/organizations/{service.organization_id}")
+    assert lone.id not in {loc["id"] for loc in org["locations"]}
+
+
 def test_service_at_locations_by_postcode(seeded_client):
     locations = db.session.scalars(select(Location).where(Location.district == "天河区").order_by(Location.id)).all()
     near, far = locations[0], db.session.scalar(select(Location).where(Location.district == "从化区"))

@@ -12,7 +12,16 @@ from sqlalchemy import select
 from directory.api.hsds_common import EXTENSION_TAXONOMY_ID
 from directory.api.hsds_export import export_catalog
 from directory.api.hsds_import import import_hsds
-from directory.catalog.models import Location, Organization, Phone, ScheduleException, Service
+from directory.catalog.models import (
+    Location,
+    Organization,
+    Phone,
+    RequiredDocument,
+    Schedule,
+    ScheduleException,
+    Service,
+    ServiceAtLocation,
+)
 from directory.extensions import db
 from directory.models_base import utcnow
 from tests.conftest import build_app
@@ -24,6 +33,10 @@ from tests.hsds_reference import (
     snapshot_differences,
     typed_row,
 )
+
+LONE_LOCATION = "6c000000-0000-4000-8000-000000000001"
+LONG_DOCUMENT = "户口本原件（" + "如户口不在广州，需另带居住证及近六个月社保缴费记录；" * 20
+LONG_DOCUMENT = LONG_DOCUMENT[:499] + "）"
 
 
 def _vary_the_catalog() -> None:
@@ -57,6 +70,21 @@ def _vary_the_catalog() -> None:
     location.address_1 = "天河路1号（虚构地址）"
     org = db.session.scalars(select(Organization).order_by(Organization.id)).first()
     org.email = "org@example.org"
+    # A location of no organization (HSDS allows it), where a service is offered; a long document;
+    # hours that recur monthly and every two weeks.
+    lone = Location(
+        id=LONE_LOCATION, name="市民服务中心（虚构）", district="越秀区", latitude=23.129, longitude=113.264
+    )
+    lone.phones.append(Phone(number="020-0000-5678", type="voice"))
+    second.service_at_locations.append(ServiceAtLocation(location=lone, description="每月第一个星期一"))
+    second.required_documents.append(RequiredDocument(document=LONG_DOCUMENT))
+    second.schedules += [
+        Schedule(freq="MONTHLY", byday="1MO", opens_at=time(9), closes_at=time(12), description="义诊"),
+        Schedule(freq="MONTHLY", byday="", bymonthday="1,-1", opens_at=time(14), closes_at=time(16)),
+        Schedule(
+            freq="WEEKLY", interval=2, byday="TU,TH", dtstart=date(2026, 1, 6), opens_at=time(18), closes_at=time(20)
+        ),
+    ]
     first.last_modified = utcnow().replace(microsecond=123456)
     db.session.commit()
 
@@ -113,6 +141,9 @@ def test_json_files_follow_hsds(exported):
             assert_valid(service, "service", f"service {service['id']}")
             services += 1
     assert services == db.session.scalar(select(db.func.count()).select_from(Service))
+    [lone] = json.loads((out / "json" / "locations.json").read_text(encoding="utf-8"))
+    assert_valid(lone, "location", "locations.json/0")
+    assert lone["id"] == LONE_LOCATION and "organization_id" not in lone and lone["phones"]
     for term in json.loads((out / "json" / "taxonomy_terms.json").read_text(encoding="utf-8")):
         assert_valid(term, "taxonomy_term")
     taxonomies = json.loads((out / "json" / "taxonomies.json").read_text(encoding="utf-8"))
@@ -155,6 +186,15 @@ def test_export_then_import_into_an_empty_database_gives_the_same_catalog(export
         db.session.remove()
         db.engine.dispose()
     assert not snapshot_differences(before, after), snapshot_differences(before, after)
+    assert len(LONG_DOCUMENT) == 500 and LONG_DOCUMENT in {
+        doc["document"] for doc in after["RequiredDocument"].values()
+    }
+    assert after["Location"][LONE_LOCATION]["organization_id"] is None
+    assert {(s["freq"], s["interval"], s["byday"]) for s in after["Schedule"].values()} >= {
+        ("MONTHLY", 1, "1MO"),
+        ("MONTHLY", 1, ""),
+        ("WEEKLY", 2, "TU,TH"),
+    }
 
 
 def test_importing_the_export_again_changes_nothing(exported):
@@ -170,6 +210,7 @@ def test_importing_the_export_again_changes_nothing(exported):
 def test_export_command(seeded_app, tmp_path):
     result = seeded_app.test_cli_runner().invoke(args=["export-hsds", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert "Wrote 25 file(s)" in result.output and "service " in result.output
+    assert "Wrote 26 file(s)" in result.output and "service " in result.output
     assert (tmp_path / "out" / "datapackage.json").exists()
     assert (tmp_path / "out" / "json" / "organizations.json").exists()
+    assert (tmp_path / "out" / "json" / "locations.json").read_text(encoding="utf-8").strip() == "[]"

@@ -264,3 +264,127 @@ def test_stale_listings_flagged_and_listed_for_admins(client, catalog, make_user
     page = client.get("/manage/stale").get_data(as_text=True)
     assert "服务A" in page and "服务B" not in page
     assert db.session.scalar(select(func.count()).select_from(ChangeRecord)) == 0
+
+
+# --- a location of no organization (HSDS allows it; only admins edit it) -------------------------
+
+
+@pytest.fixture
+def lone_location(catalog):
+    """A location of no organization where organization A's service is also offered."""
+    location = Location(name="市民服务中心", district="越秀区", latitude=23.129, longitude=113.264)
+    service = db.session.get(Service, catalog["svc"])
+    service.service_at_locations.append(ServiceAtLocation(location=location))
+    db.session.commit()
+    return location.id
+
+
+def test_only_admins_edit_a_location_of_no_organization(client, catalog, lone_location, make_user):
+    form = {
+        "name": "市民服务中心（新）",
+        "district": "越秀区",
+        "latitude": "23.13",
+        "longitude": "113.26",
+        "version": "1",
+    }
+    for org in (catalog["org"], catalog["org_b"]):  # not even staff of an organization offering a service there
+        staff = make_user("agency_staff", organization_id=org)
+        login(client, staff.username)
+        assert client.get(f"/manage/locations/{lone_location}/edit").status_code == 403
+        assert post(client, f"/manage/locations/{lone_location}/edit", form).status_code == 403
+        assert post(client, f"/manage/locations/{lone_location}/deactivate").status_code == 403
+        post(client, "/logout")
+    assert db.session.get(Location, lone_location).name == "市民服务中心"
+
+    admin = make_user("admin")
+    login(client, admin.username)
+    page = client.get("/manage/").get_data(as_text=True)
+    assert "市民服务中心" in page and f"/manage/locations/{lone_location}/edit" in page
+    page = client.get(f"/manage/locations/{lone_location}/edit")
+    assert page.status_code == 200 and "只有管理员" in page.get_data(as_text=True)
+    response = post(client, f"/manage/locations/{lone_location}/edit", form)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/manage/")
+    assert db.session.get(Location, lone_location).name == "市民服务中心（新）"
+    change = db.session.scalar(select(ChangeRecord).filter_by(entity_id=lone_location, field="name"))
+    assert change.organization_id is None and change.user_id == admin.id
+    assert post(client, f"/manage/locations/{lone_location}/deactivate").status_code == 302
+    assert db.session.get(Location, lone_location).active is False
+
+
+def test_no_organization_is_nobody_s_organization():
+    from types import SimpleNamespace
+
+    from directory.accounts.permissions import can_edit_listing
+
+    staff_without_org = SimpleNamespace(role="agency_staff", organization_id=None)
+    assert can_edit_listing(staff_without_org, None) is False
+    assert can_edit_listing(SimpleNamespace(role="agency_staff", organization_id="a"), None) is False
+    assert can_edit_listing(SimpleNamespace(role="admin", organization_id=None), None) is True
+
+
+def test_a_service_at_a_location_of_no_organization_keeps_working(client, catalog, lone_location, make_user):
+    assert client.get(f"/services/{catalog['svc']}").status_code == 200
+    staff = make_user("agency_staff", organization_id=catalog["org"])
+    login(client, staff.username)
+    page = client.get(f"/manage/services/{catalog['svc']}/edit").get_data(as_text=True)
+    assert "市民服务中心" in page  # offered there: still a choice, ticked
+    form = {**SERVICE_FORM, "location_ids": [catalog["loc"], lone_location], "version": "1"}
+    assert post(client, f"/manage/services/{catalog['svc']}/edit", form).status_code == 302
+    service = db.session.get(Service, catalog["svc"])
+    assert {loc.id for loc in service.locations} == {catalog["loc"], lone_location}
+    form = {**form, "location_ids": [catalog["loc"]], "version": str(service.version)}
+    assert post(client, f"/manage/services/{catalog['svc']}/edit", form).status_code == 302
+    assert [loc.id for loc in db.session.get(Service, catalog["svc"]).locations] == [catalog["loc"]]
+    change = db.session.scalar(select(ChangeRecord).filter_by(field="locations").order_by(ChangeRecord.id.desc()))
+    assert change.old_value == "站点A, 市民服务中心" or change.old_value == "市民服务中心, 站点A"
+
+
+# --- hours that recur monthly or every N weeks ----------------------------------------------------
+
+
+@pytest.fixture
+def monthly(catalog):
+    """Service A also opens on the first Monday of each month, 18:00–20:00."""
+    schedule = Schedule(freq="MONTHLY", byday="1MO", opens_at=time(18), closes_at=time(20), description="夜间咨询")
+    service = db.session.get(Service, catalog["svc"])
+    service.schedules.append(schedule)
+    db.session.commit()
+    return schedule.id
+
+
+def test_service_page_shows_recurring_hours_in_words(client, catalog, monthly):
+    page = client.get(f"/services/{catalog['svc']}").get_data(as_text=True)
+    assert "其他定期开放时间" in page and "每月第一个星期一：18:00–20:00" in page and "夜间咨询" in page
+    assert "下次：" in page
+    post(client, "/language/en", {"next": "/"})
+    page = client.get(f"/services/{catalog['svc']}").get_data(as_text=True)
+    assert "First Monday of each month: 18:00–20:00" in page and "next: " in page
+
+
+def test_hours_editor_keeps_recurring_hours_and_can_remove_them(client, catalog, monthly, make_user):
+    foreign = make_user("agency_staff", organization_id=catalog["org_b"])
+    login(client, foreign.username)
+    assert post(client, f"/manage/schedules/{monthly}/delete").status_code == 403
+    post(client, "/logout")
+
+    staff = make_user("agency_staff", organization_id=catalog["org"])
+    login(client, staff.username)
+    page = client.get(f"/manage/services/{catalog['svc']}/hours").get_data(as_text=True)
+    assert "每月第一个星期一：18:00–20:00" in page and f"/manage/schedules/{monthly}/delete" in page
+    assert 'value="18:00"' not in page  # not in the weekly form
+    response = post(
+        client,
+        f"/manage/services/{catalog['svc']}/hours",
+        {"version": "1", "SA_1_opens": "09:00", "SA_1_closes": "12:00"},
+    )
+    assert response.status_code == 302
+    schedules = db.session.get(Service, catalog["svc"]).schedules
+    assert sorted((s.freq, s.byday) for s in schedules) == [("MONTHLY", "1MO"), ("WEEKLY", "SA")]
+    change = db.session.scalar(select(ChangeRecord).filter_by(field="hours"))
+    assert change.new_value == "SA 09:00–12:00; FREQ=MONTHLY;BYDAY=1MO 18:00–20:00"
+
+    assert post(client, f"/manage/schedules/{monthly}/delete").status_code == 302
+    assert [s.byday for s in db.session.get(Service, catalog["svc"]).schedules] == ["SA"]
+    removed = db.session.scalars(select(ChangeRecord).filter_by(field="hours").order_by(ChangeRecord.id)).all()[-1]
+    assert removed.old_value.endswith("FREQ=MONTHLY;BYDAY=1MO 18:00–20:00") and removed.new_value == "SA 09:00–12:00"
+    assert post(client, f"/manage/schedules/{monthly}/delete").status_code == 404

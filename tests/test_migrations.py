@@ -46,3 +46,276 @@ def test_first_migration_upgrades_to_head_with_data_kept(tmp_path):
             assert conn.execute(text("SELECT name FROM organization WHERE id = 'org-1'")).scalar() == "老机构"
         upgrade()
         db.engine.dispose()
+
+
+HSDS_LEFTOVERS = "65d96157aed6"  # location without organization, long documents, recurring schedules
+
+
+def _insert(conn, table: str, **values) -> None:
+    """Insert a row into a table as the database has it now (reflected: no model of a later revision)."""
+    from sqlalchemy import MetaData, Table
+
+    conn.execute(Table(table, MetaData(), autoload_with=conn).insert().values(**values))
+
+
+def _insert_catalog(conn, now) -> None:
+    """An organization with one location and one service (ids org-1, loc-1, svc-1)."""
+    _insert(
+        conn, "organization", id="org-1", name="机构", description="", is_demo=False, created_at=now, updated_at=now
+    )
+    _insert(
+        conn,
+        "location",
+        id="loc-1",
+        organization_id="org-1",
+        location_type="physical",
+        name="站点",
+        district="天河区",
+        city="广州市",
+        state_province="广东省",
+        country="CN",
+        active=True,
+        is_demo=False,
+        version=1,
+    )
+    _insert(
+        conn,
+        "service",
+        id="svc-1",
+        organization_id="org-1",
+        name="服务",
+        description="",
+        status="active",
+        eligibility_rules="[]",
+        accepting_referrals=True,
+        is_demo=False,
+        last_modified=now,
+        version=1,
+    )
+
+
+def test_hsds_leftovers_migration_keeps_the_hours_and_downgrades_with_care(tmp_path, postgres, capfd):
+    """Upgrading keeps weekly hours as weekly; downgrading refuses while a location has no organization,
+    shortens long documents and drops the hours the old schema cannot hold. On PostgreSQL too."""
+    from datetime import date, datetime, time
+
+    import pytest
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    from tests.conftest import drop_database, new_database
+
+    uri = new_database(tmp_path, postgres)
+    app = create_app(make_config(tmp_path, uri))
+    with app.app_context():
+        config = current_app.extensions["migrate"].migrate.get_config()
+        before = ScriptDirectory.from_config(config).get_revision(HSDS_LEFTOVERS).down_revision
+        upgrade(revision=before)
+        now = datetime(2025, 1, 1)
+        with db.engine.begin() as conn:
+            _insert_catalog(conn, now)
+            _insert(
+                conn, "schedule", id="sch-1", service_id="svc-1", byday="MO,TU", opens_at=time(9), closes_at=time(17)
+            )
+            _insert(conn, "required_document", id="doc-1", service_id="svc-1", document="身份证")
+
+        upgrade(revision=HSDS_LEFTOVERS)
+        with db.engine.begin() as conn:
+            row = conn.execute(text('SELECT freq, "interval", wkst, bymonthday, dtstart, byday FROM schedule')).one()
+            assert tuple(row) == ("WEEKLY", 1, "MO", None, None, "MO,TU")
+            assert conn.execute(text("SELECT organization_id FROM location")).scalar() == "org-1"
+            _insert(
+                conn,
+                "location",
+                id="loc-2",
+                location_type="physical",
+                name="市民中心",
+                district="越秀区",
+                city="广州市",
+                state_province="广东省",
+                country="CN",
+                active=True,
+                is_demo=False,
+                version=1,
+            )
+            _insert(
+                conn,
+                "change_record",
+                changed_at=now,
+                entity_type="location",
+                entity_id="loc-2",
+                action="update",
+                field="name",
+            )
+            _insert(conn, "required_document", id="doc-2", service_id="svc-1", document="长" * 500)
+            _insert(
+                conn,
+                "schedule",
+                id="sch-2",
+                service_id="svc-1",
+                freq="MONTHLY",
+                byday="1MO",
+                opens_at=time(9),
+                closes_at=time(12),
+            )
+            _insert(
+                conn,
+                "schedule",
+                id="sch-3",
+                service_id="svc-1",
+                freq="WEEKLY",
+                interval=2,
+                byday="FR",
+                dtstart=date(2026, 1, 2),
+                opens_at=time(9),
+                closes_at=time(12),
+            )
+
+        with pytest.raises(SystemExit):  # flask-migrate logs the reason and exits 1
+            downgrade(revision=before)
+        assert "1 location(s) and 1 change record(s) have no organization" in capfd.readouterr().err
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE location SET organization_id = 'org-1' WHERE id = 'loc-2'"))
+            conn.execute(text("UPDATE change_record SET organization_id = 'org-1'"))
+        downgrade(revision=before)
+        with db.engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(text("SELECT id, byday FROM schedule"))] == [("sch-1", "MO,TU")]
+            documents = dict(conn.execute(text("SELECT id, document FROM required_document")).all())
+        assert documents == {"doc-1": "身份证", "doc-2": "长" * 199 + "…"}
+        upgrade()
+        db.engine.dispose()
+    drop_database(uri, postgres)
+
+
+REPORT_FACTS = "2437606cd87b"  # reports read the referral alone: cached attempt facts, referral_refusal
+
+
+def test_report_facts_migration_fills_the_referral_and_its_standing_refusals(tmp_path, postgres):
+    """Existing referrals get their dimensions and attempt facts, and their standing refusals (a corrected
+    refusal left out), as record_attempt would keep them. On PostgreSQL too."""
+    from datetime import datetime, timedelta
+
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    from tests.conftest import drop_database, new_database
+
+    uri = new_database(tmp_path, postgres)
+    app = create_app(make_config(tmp_path, uri))
+    with app.app_context():
+        config = current_app.extensions["migrate"].migrate.get_config()
+        upgrade(revision=ScriptDirectory.from_config(config).get_revision(REPORT_FACTS).down_revision)
+        now = datetime(2025, 3, 1, 2, 0)
+        with db.engine.begin() as conn:
+            _insert_catalog(conn, now)
+            _insert(
+                conn,
+                "user",
+                id=7,
+                username="cw",
+                display_name="社工",
+                password_hash="x",
+                role="caseworker",
+                active=True,
+                session_token="t",
+                created_at=now,
+            )
+            _insert(
+                conn,
+                "client",
+                id="cl-1",
+                owner_id=7,
+                display_name="A",
+                district="越秀区",
+                facts={},
+                created_at=now,
+                updated_at=now,
+                version=1,
+            )
+            _insert(
+                conn,
+                "need",
+                id="n-1",
+                client_id="cl-1",
+                category="methadone-clinic",
+                goal="g",
+                status="met",
+                created_at=now,
+            )
+            common = dict(
+                client_id="cl-1",
+                need_id="n-1",
+                service_id="svc-1",
+                organization_id="org-1",
+                created_by_id=7,
+                created_at=now,
+                last_activity_at=now,
+            )
+            _insert(conn, "referral", id="r-1", location_id=None, status="delivered", attempt_count=3, **common)
+            _insert(conn, "referral", id="r-2", location_id="loc-1", status="sent", attempt_count=0, **common)
+
+            def attempt(number, hours, outcome, corrects=None, **extra):
+                _insert(
+                    conn,
+                    "outreach_attempt",
+                    id=f"a-{number}",
+                    referral_id="r-1",
+                    number=number,
+                    occurred_at=now + timedelta(hours=hours),
+                    recorded_at=now,
+                    actor_id=7,
+                    channel="phone",
+                    party="provider",
+                    outcome=outcome,
+                    corrects_id=corrects,
+                    **extra,
+                )
+
+            attempt(1, 1, "refused", refused_by="provider", refusal_reason="no_capacity")
+            attempt(2, 2, "refused", refused_by="family", refusal_reason="cost")
+            attempt(3, 2, "no_answer", corrects="a-2")  # the family's refusal was a mistake
+            attempt(4, 3, "accepted")
+            attempt(5, 4, "service_delivered")
+
+        upgrade(revision=REPORT_FACTS)
+        with db.engine.connect() as conn:
+            rows = {
+                r.id: r
+                for r in conn.execute(
+                    text(
+                        "SELECT id, category, need_status, caseworker_id, district, delivered_at_attempt, "
+                        "refused_before_delivery, accepted_at IS NOT NULL AS accepted, "
+                        "delivered_at IS NOT NULL AS delivered FROM referral"
+                    )
+                )
+            }
+            one, two = rows["r-1"], rows["r-2"]
+            assert (one.category, one.need_status, one.caseworker_id, one.district) == (
+                "methadone-clinic",
+                "met",
+                7,
+                "越秀区",
+            )
+            assert two.district == "天河区"  # its location's
+            assert (
+                one.delivered_at_attempt,
+                bool(one.refused_before_delivery),
+                bool(one.accepted),
+                bool(one.delivered),
+            ) == (4, True, True, True)
+            assert (two.delivered_at_attempt, bool(two.refused_before_delivery), bool(two.accepted)) == (
+                None,
+                False,
+                False,
+            )
+            refusals = conn.execute(
+                text("SELECT attempt_id, refused_by, service_id, category, district FROM referral_refusal")
+            ).all()
+            assert [tuple(r) for r in refusals] == [("a-1", "provider", "svc-1", "methadone-clinic", "越秀区")]
+
+        downgrade(revision=ScriptDirectory.from_config(config).get_revision(REPORT_FACTS).down_revision)
+        assert "referral_refusal" not in inspect(db.engine).get_table_names()
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
+    drop_database(uri, postgres)

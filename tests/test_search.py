@@ -154,6 +154,33 @@ def test_open_now_filter_matches_the_hours(seeded_app):
         assert got == expected, moment
 
 
+def test_open_now_on_a_monthly_schedule_only_on_its_days(seeded_app):
+    """A service open only on the first Monday of each month is "open now" then, and not on other Mondays
+    (the index keeps the rule, so the filter needs no database query)."""
+    from datetime import time
+
+    from directory.catalog.models import Schedule
+
+    service = db.session.scalars(
+        select(Service).where(Service.status == "active", Service.service_at_locations.any()).order_by(Service.id)
+    ).first()
+    service.schedules = [Schedule(freq="MONTHLY", byday="1MO", opens_at=time(9), closes_at=time(12))]
+    service.schedule_exceptions = []
+    db.session.commit()
+    index = get_index(seeded_app)
+    index.catch_up()
+    for moment, expected in (
+        (datetime(2026, 11, 2, 10, 0), True),  # the first Monday of November
+        (datetime(2026, 11, 9, 10, 0), False),
+        (datetime(2026, 12, 7, 11, 59), True),
+        (datetime(2026, 12, 7, 12, 0), False),
+    ):
+        assert is_open_now(service, moment) is expected
+        params = SearchParams(open_now=True, per_page=1000)
+        result = run_search(params, search_index=index, synonyms=synonyms(), place=None, now=moment)
+        assert (service.id in {h.service_id for h in result.hits}) is expected, moment
+
+
 def test_misspelling_gets_a_suggestion(seeded_client):
     data = api(seeded_client, q="metadone")
     assert data["suggestion"] == "methadone"

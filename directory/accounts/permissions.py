@@ -10,13 +10,14 @@ class Actor(Protocol):
     organization_id: str | None
 
 
-def can_edit_listing(user: Actor | None, organization_id: str) -> bool:
-    """Admins edit every listing; agency staff only their own organization's."""
+def can_edit_listing(user: Actor | None, organization_id: str | None) -> bool:
+    """Admins edit every listing; agency staff only their own organization's. A listing of no
+    organization (a location HSDS lets stand alone) is the admins' alone."""
     if user is None or not getattr(user, "is_authenticated", True):
         return False
     if user.role == "admin":
         return True
-    return user.role == "agency_staff" and user.organization_id == organization_id
+    return user.role == "agency_staff" and organization_id is not None and user.organization_id == organization_id
 
 
 def can_review_stale_listings(user: Actor | None) -> bool:

@@ -120,11 +120,12 @@ def export_hsds_command(out: Path) -> None:
     """Export the whole catalog as Open Referral HSDS 3.0 into the directory OUT.
 
     Writes OUT/datapackage.json with one CSV per HSDS table (tables we do not model are written with
-    their header only) and OUT/json/ with taxonomies.json, taxonomy_terms.json and organizations.json
-    (fully nested organizations with their locations and services). Files of the same names are
-    replaced. Fields HSDS has no place for (accepting referrals, structured eligibility rules, English
-    names …) travel as attributes of the "Lianjie extension fields" taxonomy, so that import-hsds
-    gives back the same catalog. No client or referral data is exported.
+    their header only) and OUT/json/ with taxonomies.json, taxonomy_terms.json, locations.json (the
+    locations of no organization) and organizations.json (fully nested organizations with their
+    locations and services). Files of the same names are replaced. Fields HSDS has no place for
+    (accepting referrals, structured eligibility rules, English names …) travel as attributes of the
+    "Lianjie extension fields" taxonomy, so that import-hsds gives back the same catalog. No client or
+    referral data is exported.
     """
     from directory.api.hsds_export import export_catalog
 

@@ -206,13 +206,19 @@ def _eligibility(service: Service) -> dict:
 
 
 def schedule_dict(schedule: Schedule) -> dict:
+    """Regular hours. Weekly ones as ``freq: WEEKLY`` on their weekdays; others with their own rule
+    (``interval``, numbered ``byday`` such as 1MO, ``bymonthday``, ``dtstart``) as imported or kept."""
+    weekly = schedule.recurrence is None
     return _clean(
         {
             "id": schedule.id,
             "service_id": schedule.service_id,
-            "freq": "WEEKLY",
-            "wkst": "MO",
-            "byday": ",".join(d for d in WEEKDAY_ORDER if d in schedule.days),
+            "freq": schedule.freq or "WEEKLY",
+            "interval": None if weekly else schedule.interval,
+            "wkst": schedule.wkst or "MO",
+            "byday": ",".join(d for d in WEEKDAY_ORDER if d in schedule.days) if weekly else schedule.byday or None,
+            "bymonthday": None if weekly else schedule.bymonthday,
+            "dtstart": hsds_date(schedule.dtstart) if schedule.dtstart and not weekly else None,
             "opens_at": hsds_time(schedule.opens_at),
             "closes_at": hsds_time(schedule.closes_at),
             "timezone": UTC_OFFSET_HOURS,
@@ -427,8 +433,9 @@ def datapackage(created: str) -> dict:
 
 def export_catalog(out: Path, progress: Callable[[int, int], None] | None = None, batch: int = 200) -> ExportReport:
     """Write ``out/datapackage.json`` with one CSV per HSDS table, and ``out/json/`` with
-    ``taxonomies.json``, ``taxonomy_terms.json`` and ``organizations.json`` (fully nested organizations
-    with their services, as in HSDS's organization_full example)."""
+    ``taxonomies.json``, ``taxonomy_terms.json``, ``locations.json`` (the locations of no organization)
+    and ``organizations.json`` (fully nested organizations with their services, as in HSDS's
+    organization_full example)."""
     from directory.models_base import utcnow
 
     out.mkdir(parents=True, exist_ok=True)
@@ -445,6 +452,14 @@ def export_catalog(out: Path, progress: Callable[[int, int], None] | None = None
         _write_json(out / "json" / "taxonomies.json", taxonomies)
         _write_json(out / "json" / "taxonomy_terms.json", terms)
         report.files += [out / "json" / "taxonomies.json", out / "json" / "taxonomy_terms.json"]
+
+        # Locations of no organization (HSDS allows them): not nested in any organization, so on their own.
+        lone = [location_dict(loc) for loc in _load_lone_locations()]
+        for location in lone:
+            for table, row in _rows("location", location):
+                writer.write(table, row)
+        _write_json(out / "json" / "locations.json", lone)
+        report.files.append(out / "json" / "locations.json")
 
         orgs_path = out / "json" / "organizations.json"
         with orgs_path.open("w", encoding="utf-8") as handle:
@@ -480,6 +495,18 @@ def _load_organizations(ids: list[str]) -> list[Organization]:
         )
     )
     return sorted(orgs, key=_by_id)
+
+
+def _load_lone_locations() -> list[Location]:
+    """The locations that belong to no organization, with their phones."""
+    return list(
+        db.session.scalars(
+            select(Location)
+            .where(Location.organization_id.is_(None))
+            .options(selectinload(Location.phones))
+            .order_by(Location.id)
+        )
+    )
 
 
 def _write_json(path: Path, data: Any) -> None:

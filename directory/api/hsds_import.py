@@ -41,6 +41,14 @@ from directory.api.hsds_common import (
     table_for_path,
     tables,
 )
+from directory.catalog.hours import (
+    FREQUENCIES,
+    MAX_INTERVAL,
+    RecurrenceError,
+    format_byday,
+    parse_byday,
+    parse_bymonthday,
+)
 from directory.catalog.models import (
     SERVICE_STATUSES,
     WEEKDAYS,
@@ -56,6 +64,7 @@ from directory.catalog.models import (
     Taxonomy,
     TaxonomyTerm,
 )
+from directory.catalog.services import local_today
 from directory.eligibility.rules import rule_problems
 from directory.extensions import db
 from directory.seed import LANGUAGE_NAMES
@@ -905,23 +914,21 @@ class Importer:
 
     def _apply_location(self, rec: _Record) -> None:
         location_id = rec.id()
+        known = db.session.get(Location, location_id)
         org_id = rec.ref("organization_id")
-        if not self._exists(Organization, "organization", org_id):
+        if org_id is None:
+            # HSDS allows a location of no organization (then only admins edit it). One we hold keeps its
+            # organization: an import never takes a location away from its organization.
+            org_id = known.organization_id if known is not None else None
+        elif not self._exists(Organization, "organization", org_id):
             fallback = self.location_org.get(location_id)
-            if fallback and self._exists(Organization, "organization", fallback):
-                if org_id:
-                    self.report.warnings.append(
-                        f"{rec.row.label()}: organization {org_id} is not known; the location is kept under "
-                        f"organization {fallback}, which offers a service there"
-                    )
-                org_id = fallback
-            elif org_id:
+            if not (fallback and self._exists(Organization, "organization", fallback)):
                 raise RecordError(f"organization {org_id} {MISSING}")
-            else:
-                raise RecordError(
-                    "the location has no organization_id and no service of a known organization is offered "
-                    "there (our catalog keeps each location under an organization)"
-                )
+            self.report.warnings.append(
+                f"{rec.row.label()}: organization {org_id} is not known; the location is kept under "
+                f"organization {fallback}, which offers a service there"
+            )
+            org_id = fallback
         name = rec.text("name") or rec.text("alternate_name")
         if not name:
             raise RecordError("'name' is required")
@@ -942,7 +949,7 @@ class Importer:
             "latitude": float(latitude) if latitude is not None else None,
             "longitude": float(longitude) if longitude is not None else None,
         }
-        if db.session.get(Location, location_id) is None:
+        if known is None:
             values["district"] = guangzhou_district([name, values["description"]]) or ""
         self._upsert(Location, location_id, values, "location")
         self.done["location"].add(location_id)
@@ -1075,23 +1082,32 @@ class Importer:
                 raise Skip("opening hours of a location (we keep hours per service)")
             raise RecordError("the schedule belongs to no service")
         freq = (rec.text("freq") or "WEEKLY").upper()
-        if freq != "WEEKLY":
-            raise Skip(f"{freq} schedules are not modelled (weekly hours and date ranges only)")
-        interval = rec.number("interval")
-        if interval not in (None, 1):
-            raise Skip(f"schedules repeating every {interval} weeks are not modelled")
-        days = [d.strip().upper() for d in (rec.text("byday") or "").split(",") if d.strip()]
-        bad = [d for d in days if d not in WEEKDAYS]
-        if bad:
-            raise RecordError(f"'byday': {', '.join(bad)} is not a weekday ({', '.join(WEEKDAYS)})")
+        if freq not in FREQUENCIES:
+            raise Skip(f"{freq} schedules are not modelled (weekly and monthly hours, and date ranges)")
+        interval = rec.whole("interval", 1, MAX_INTERVAL) or 1
+        wkst = (rec.text("wkst") or "MO").upper()
+        if wkst not in WEEKDAYS:
+            raise RecordError(f"'wkst': {_preview(wkst)} is not a weekday ({', '.join(WEEKDAYS)})")
+        monthly = freq == "MONTHLY"
+        weekly = not monthly and interval == 1  # plain weekly hours, as the hours editor keeps them
+        try:
+            byday = parse_byday(rec.text("byday"), monthly)
+        except RecurrenceError as exc:
+            raise RecordError(f"'byday': {exc}") from None
+        try:
+            bymonthday = parse_bymonthday(rec.text("bymonthday")) if monthly else ()
+        except RecurrenceError as exc:
+            raise RecordError(f"'bymonthday': {exc}") from None
+        days = [code for _, code in byday]
         tz = rec.number("timezone")
         opens, shift = rec.local_time("opens_at", tz)
         closes, _ = rec.local_time("closes_at", tz)
         valid_from, valid_to = rec.date("valid_from"), rec.date("valid_to")
+        dtstart = rec.date("dtstart")
         owner = ("service_id", service_id)
         schedule_id = self._child_id("schedule", (Schedule, ScheduleException), rec.id(), owner)
         description = rec.text("description")
-        if valid_from and valid_to and (not days or set(days) == set(WEEKDAYS)):
+        if weekly and valid_from and valid_to and (not days or set(days) == set(WEEKDAYS)):
             if valid_to < valid_from:
                 raise RecordError(f"valid_to {valid_to} is before valid_from {valid_from}")
             if (opens is None) != (closes is None):
@@ -1107,21 +1123,54 @@ class Importer:
             }
             self._remove(Schedule, schedule_id)
             self._upsert(ScheduleException, schedule_id, values, "schedule_exception")
-        else:
-            if not days or opens is None or closes is None:
-                raise Skip("a schedule without weekdays and opening hours is not modelled")
+            self._see("service", service_id, "schedules", schedule_id)
+            return
+        if opens is None or closes is None or not (byday or bymonthday or (monthly and dtstart)):
+            raise Skip("a schedule without weekdays (or days of the month) and opening hours is not modelled")
+        if interval > 1 and dtstart is None:
+            unit = "months" if monthly else "weeks"
+            raise RecordError(f"'dtstart' is required with interval {interval}: it says which {unit} count")
+        if shift and not weekly:
+            raise Skip(
+                "the hours cross midnight when converted to Guangzhou time (UTC+8), and a "
+                f"{'monthly' if monthly else 'every-' + str(interval) + '-weeks'} rule cannot be moved by a day"
+            )
+        self._warn_not_kept(rec, weekly, dtstart)
+        if weekly:
             if shift:
                 days = [WEEKDAYS[(WEEKDAYS.index(d) + shift) % 7] for d in days]
-            values = {
-                "service_id": service_id,
-                "byday": ",".join(d for d in WEEKDAYS if d in days),
-                "opens_at": opens,
-                "closes_at": closes,
-                "description": description,
-            }
-            self._remove(ScheduleException, schedule_id)
-            self._upsert(Schedule, schedule_id, values, "schedule")
+            byday_text = ",".join(d for d in WEEKDAYS if d in days)
+        else:
+            byday_text = format_byday(byday)
+        values = {
+            "service_id": service_id,
+            "freq": freq,
+            "interval": interval,
+            "byday": byday_text,
+            "bymonthday": ",".join(map(str, bymonthday)) or None,
+            "dtstart": None if weekly else dtstart,
+            "wkst": wkst,
+            "opens_at": opens,
+            "closes_at": closes,
+            "description": description,
+        }
+        self._remove(ScheduleException, schedule_id)
+        self._upsert(Schedule, schedule_id, values, "schedule")
         self._see("service", service_id, "schedules", schedule_id)
+
+    def _warn_not_kept(self, rec: _Record, weekly: bool, dtstart: date | None) -> None:
+        """Name the parts of a recurring schedule we do not keep (the hours are kept without them)."""
+        names = [name for name in ("until", "count", "byweekno", "byyearday") if rec.raw(name) is not None]
+        if weekly and rec.raw("bymonthday") is not None:
+            names.append("bymonthday (monthly only)")
+        if rec.raw("valid_from") is not None or rec.raw("valid_to") is not None:
+            names.append("valid_from/valid_to")
+        if weekly and dtstart is not None and dtstart > local_today():
+            names.append(f"dtstart {dtstart} (weekly hours apply from now)")
+        if names:
+            self.report.warnings.append(
+                f"{rec.row.label()}: not kept: {', '.join(names)}; the hours are taken as recurring without them"
+            )
 
     def _apply_language(self, rec: _Record) -> None:
         service_id = self._service_of(rec)
@@ -1141,12 +1190,6 @@ class Importer:
         if not service_id:
             raise RecordError("'service_id' is required")
         document = rec.text("document", required=True)
-        limit = RequiredDocument.__table__.c.document.type.length
-        if len(document) > limit:
-            self.report.warnings.append(
-                f"{rec.row.label()}: the document text was shortened to {limit} characters (our limit)"
-            )
-            document = document[: limit - 1] + "…"
         values = {"service_id": service_id, "document": document, "uri": self._formatted(rec, "uri", "uri")}
         doc_id = self._child_id("required_document", (RequiredDocument,), rec.id(), ("service_id", service_id))
         self._upsert(RequiredDocument, doc_id, values, "required_document")

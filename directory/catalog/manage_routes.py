@@ -21,7 +21,16 @@ from directory.catalog.forms import (
     ServiceForm,
 )
 from directory.catalog.hours import weekly_table
-from directory.catalog.models import WEEKDAYS, Location, Organization, ScheduleException, Service, TaxonomyTerm
+from directory.catalog.hours_words import recurring_lines
+from directory.catalog.models import (
+    WEEKDAYS,
+    Location,
+    Organization,
+    Schedule,
+    ScheduleException,
+    Service,
+    TaxonomyTerm,
+)
 from directory.eligibility import editor
 from directory.eligibility.forms import ClientFactsForm
 from directory.extensions import db
@@ -53,10 +62,15 @@ def _conflict(form) -> bool:
     return True
 
 
-def _service_choices(form: ServiceForm, org: Organization) -> None:
+def _service_choices(form: ServiceForm, org: Organization, service: Service | None = None) -> None:
+    """Categories; the organization's active locations, and the active ones the service is offered at
+    already (which may be of no organization or of another): they stay choosable, so saving keeps them."""
     terms = db.session.scalars(select(TaxonomyTerm).order_by(TaxonomyTerm.position)).all()
     form.taxonomy_codes.choices = [(t.code, ("— " if t.parent_id else "") + t.label(_locale())) for t in terms]
-    form.location_ids.choices = [(loc.id, f"{loc.name}（{loc.district}）") for loc in org.locations if loc.active]
+    locations = [loc for loc in org.locations if loc.active]
+    if service is not None:
+        locations += [loc for loc in service.locations if loc.active and loc not in locations]
+    form.location_ids.choices = [(loc.id, f"{loc.name}（{loc.district}）") for loc in locations]
 
 
 def _locale() -> str:
@@ -73,7 +87,9 @@ def dashboard():
         if current_user.role != "admin":
             abort(403)
         orgs = db.session.scalars(select(Organization).order_by(Organization.name)).all()
-        return render_template("manage/choose_org.html", orgs=orgs)
+        return render_template(
+            "manage/choose_org.html", orgs=orgs, lone_locations=catalog.locations_without_organization()
+        )
     org = _editable(Organization, org_id)
     return render_template(
         "manage/dashboard.html", org=org, stale_ids={s.id for s in org.services if catalog.is_stale(s)}
@@ -103,7 +119,7 @@ def edit_service(service_id: str):
     service = _editable(Service, service_id)
     org = service.organization
     form = ServiceForm(obj=service) if request.method == "GET" else ServiceForm()
-    _service_choices(form, org)
+    _service_choices(form, org, service)
     if request.method == "GET":
         form.version.data = service.version
         form.taxonomy_codes.data = [t.code for t in service.taxonomy_terms]
@@ -238,6 +254,7 @@ def _hours_page(service: Service, form: HoursForm, holiday_form: HolidayForm, st
         holiday_form=holiday_form,
         weekdays=WEEKDAYS,
         weekday_labels=WEEKDAY_LABELS,
+        recurring=recurring_lines(service.schedules, catalog.local_today()),
     ), status
 
 
@@ -276,6 +293,21 @@ def add_holiday(service_id: str):
     form.version.data = service.version
     form.raw = _hours_fields(service)
     return _hours_page(service, form, holiday_form, 400)
+
+
+@bp.post("/schedules/<schedule_id>/delete")
+@login_required
+def delete_schedule(schedule_id: str):
+    """Remove hours that recur other than weekly (monthly, every two weeks …): the editor shows them
+    but cannot change them (weekly hours are saved with the form)."""
+    schedule = db.session.get(Schedule, schedule_id)
+    if schedule is None:
+        abort(404)
+    service = _editable(Service, schedule.service_id)
+    catalog.remove_schedule(schedule, current_user)
+    db.session.commit()
+    flash(_("Those opening hours were removed."), "success")
+    return redirect(url_for("manage.edit_hours", service_id=service.id))
 
 
 @bp.post("/holidays/<holiday_id>/delete")

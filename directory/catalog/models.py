@@ -171,8 +171,11 @@ class Service(db.Model):
 
 
 class Location(db.Model):
+    """A place. HSDS lets a location belong to no organization (a civic centre many agencies use):
+    then only admins edit it."""
+
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id"), index=True)
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organization.id"), index=True)
     location_type: Mapped[str] = mapped_column(String(20), default="physical")
     name: Mapped[str] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
@@ -191,7 +194,7 @@ class Location(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
-    organization: Mapped[Organization] = relationship(back_populates="locations")
+    organization: Mapped[Organization | None] = relationship(back_populates="locations")
     phones: Mapped[list[Phone]] = relationship(cascade="all, delete-orphan")
 
 
@@ -221,11 +224,22 @@ class Phone(db.Model):
 
 
 class Schedule(db.Model):
-    """A weekly opening period. ``closes_at`` <= ``opens_at`` means it runs past midnight."""
+    """Regular opening hours (HSDS schedule). ``closes_at`` <= ``opens_at`` means it runs past midnight.
+
+    Most are weekly: ``freq`` WEEKLY, ``interval`` 1, ``byday`` "MO,TU,WE". Others recur as RFC 5545 rules
+    (see ``directory.catalog.hours.Recurrence``): every ``interval`` weeks from ``dtstart``, or monthly on
+    ``byday`` with an ordinal ("1MO" the first Monday, "-1FR" the last Friday) or on ``bymonthday``
+    ("1,15", "-1" the last day).
+    """
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
-    byday: Mapped[str] = mapped_column(String(30))  # "MO,TU,WE"
+    freq: Mapped[str] = mapped_column(String(10), default="WEEKLY", server_default="WEEKLY")
+    interval: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    byday: Mapped[str] = mapped_column(String(100))  # "MO,TU,WE"; monthly also "1MO,-1FR"; "" with bymonthday
+    bymonthday: Mapped[str | None] = mapped_column(String(100))  # monthly: "1,15,-1"
+    dtstart: Mapped[date | None] = mapped_column(Date)  # the first day it may apply (counts the intervals)
+    wkst: Mapped[str] = mapped_column(String(2), default="MO", server_default="MO")  # week start, for intervals
     opens_at: Mapped[time] = mapped_column(Time)
     closes_at: Mapped[time] = mapped_column(Time)
     description: Mapped[str | None] = mapped_column(Text)
@@ -234,7 +248,15 @@ class Schedule(db.Model):
 
     @property
     def days(self) -> list[str]:
-        return [d for d in self.byday.split(",") if d]
+        """The weekday codes of ``byday``, without ordinals."""
+        return [d.lstrip("+-0123456789") for d in self.byday.split(",") if d]
+
+    @property
+    def recurrence(self):
+        """None for plain weekly hours; else the rule (``directory.catalog.hours.Recurrence``)."""
+        from directory.catalog.hours import recurrence_of
+
+        return recurrence_of(self)
 
 
 class ScheduleException(db.Model):
@@ -262,7 +284,7 @@ class Language(db.Model):
 class RequiredDocument(db.Model):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
-    document: Mapped[str] = mapped_column(String(200))
+    document: Mapped[str] = mapped_column(Text)
     uri: Mapped[str | None] = mapped_column(String(500))
 
 
@@ -272,7 +294,8 @@ class ChangeRecord(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id"), index=True)
+    # None for a location of no organization (only admins edit those).
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organization.id"), index=True)
     entity_type: Mapped[str] = mapped_column(String(30))
     entity_id: Mapped[str] = mapped_column(String(36), index=True)
     action: Mapped[str] = mapped_column(String(20))  # create | update | deactivate | verify

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from directory.accounts.permissions import can_edit_listing
 from directory.catalog import services as catalog
 from directory.catalog.hours import weekly_table
+from directory.catalog.hours_words import recurring_lines
 from directory.catalog.models import DISTRICTS, Organization, Service, TaxonomyTerm
 from directory.eligibility.forms import ClientFactsForm, facts_from_query
 from directory.eligibility.rules import evaluate
@@ -108,6 +109,7 @@ def service(service_id: str):
             client=client,
             verdict=evaluate(item.eligibility_rules or [], facts, today) if facts else None,
             hours=weekly_table(item.schedules),
+            recurring=recurring_lines(item.schedules, today, item.schedule_exceptions),
             holidays=upcoming,
             open_now=catalog.is_open_now(item),
             stale=catalog.is_stale(item),

@@ -219,9 +219,10 @@ def _set_collections(service: Service, values: dict, user) -> None:
         old = sorted(sal.location_id for sal in service.service_at_locations)
         new = sorted(values["location_ids"])
         if old != new:
+            # Its organization's locations, and those it is offered at (possibly of no organization).
+            names = {loc.id: loc.name for loc in [*service.organization.locations, *service.locations]}
             keep = [sal for sal in service.service_at_locations if sal.location_id in new]
             service.service_at_locations = keep + [ServiceAtLocation(location_id=lid) for lid in new if lid not in old]
-            names = {loc.id: loc.name for loc in service.organization.locations}
             _record_service_update(
                 service,
                 user,
@@ -303,13 +304,26 @@ def verify_service(service: Service, user, today: date | None = None) -> None:
 
 
 def replace_weekly_hours(service: Service, periods: list[tuple[list[str], time, time]], user) -> None:
+    """Replace the weekly hours; hours that recur otherwise (monthly, every two weeks …) are kept."""
     old = describe_hours(service.schedules)
-    service.schedules = [Schedule(byday=",".join(days), opens_at=o, closes_at=c) for days, o, c in periods]
+    kept = [s for s in service.schedules if s.recurrence is not None]
+    service.schedules = kept + [Schedule(byday=",".join(days), opens_at=o, closes_at=c) for days, o, c in periods]
     db.session.flush()
     new = describe_hours(service.schedules)
     if old != new:
         _record_service_update(service, user, "hours", old, new)
         service.last_modified = datetime.now().astimezone()
+    db.session.flush()
+
+
+def remove_schedule(schedule: Schedule, user) -> None:
+    """Remove one period of regular hours (the hours editor removes monthly and other recurring ones)."""
+    service = schedule.service
+    old = describe_hours(service.schedules)
+    service.schedules.remove(schedule)
+    db.session.flush()
+    _record_service_update(service, user, "hours", old, describe_hours(service.schedules))
+    service.last_modified = datetime.now().astimezone()
     db.session.flush()
 
 
@@ -332,6 +346,11 @@ def remove_holiday(exception: ScheduleException, user) -> None:
     _record_service_update(service, user, "holiday_hours", _describe_exception(exception), None)
     service.schedule_exceptions.remove(exception)
     db.session.flush()
+
+
+def locations_without_organization() -> list[Location]:
+    """Locations that belong to no organization (HSDS allows them; only admins edit them)."""
+    return list(db.session.scalars(select(Location).where(Location.organization_id.is_(None)).order_by(Location.name)))
 
 
 def create_location(organization: Organization, values: dict, user) -> Location:

@@ -27,13 +27,28 @@ def _labels(terms: list[TaxonomyTerm]) -> str:
     return " ".join(dict.fromkeys(words))
 
 
+def _schedule(schedule) -> list:
+    """[byday, opens, closes], and for hours that recur other than weekly their rule's fields."""
+    row = [schedule.byday, schedule.opens_at.strftime("%H:%M"), schedule.closes_at.strftime("%H:%M")]
+    if schedule.recurrence is not None:
+        row.append(
+            {
+                "freq": schedule.freq,
+                "interval": schedule.interval,
+                "bymonthday": schedule.bymonthday,
+                "dtstart": schedule.dtstart.isoformat() if schedule.dtstart else None,
+                "wkst": schedule.wkst,
+            }
+        )
+    return row
+
+
 def _hours(service: Service) -> str:
-    """Weekly hours and holiday exceptions, stored so that "open now" needs no database query."""
+    """Weekly hours (and other regular hours, with their rule) and holiday exceptions, stored so that
+    "open now" needs no database query."""
     return json.dumps(
         {
-            "weekly": [
-                [s.byday, s.opens_at.strftime("%H:%M"), s.closes_at.strftime("%H:%M")] for s in service.schedules
-            ],
+            "weekly": [_schedule(s) for s in service.schedules],
             "holidays": [
                 [
                     h.starts_on.isoformat(),

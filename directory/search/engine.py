@@ -21,7 +21,7 @@ from whoosh import highlight
 from whoosh.collectors import TopCollector
 from whoosh.query import And, ConstantScoreQuery, Every, Or, Query, Term
 
-from directory.catalog.hours import is_open_at
+from directory.catalog.hours import Recurrence, is_open_at, recurrence_from_fields
 from directory.catalog.models import DISTRICTS
 from directory.eligibility.rules import Verdict
 from directory.geo.distance import bounding_box, distance_km
@@ -240,6 +240,7 @@ class _Weekly:
     days: tuple[str, ...]
     opens_at: time
     closes_at: time
+    recurrence: Recurrence | None = None
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,21 @@ def _t(value: str | None) -> time | None:
 
 def open_from_stored(hours_json: str, moment: datetime) -> bool:
     data = json.loads(hours_json or "{}")
-    weekly = [_Weekly(tuple(days.split(",")), _t(o), _t(c)) for days, o, c in data.get("weekly", [])]
+    weekly = []
+    for days, o, c, *rule in data.get("weekly", []):
+        recurrence = None
+        if rule:  # hours that recur other than weekly
+            fields = rule[0]
+            start = fields.get("dtstart")
+            recurrence = recurrence_from_fields(
+                fields.get("freq"),
+                fields.get("interval"),
+                days,
+                fields.get("bymonthday"),
+                date.fromisoformat(start) if start else None,
+                fields.get("wkst"),
+            )
+        weekly.append(_Weekly(tuple(days.split(",")), _t(o), _t(c), recurrence))
     holidays = [
         _Holiday(date.fromisoformat(s), date.fromisoformat(e), closed, _t(o), _t(c))
         for s, e, closed, o, c in data.get("holidays", [])
