@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
 from directory.accounts.audit import AuditEvent
-from directory.catalog.models import Service
+from directory.catalog.models import Schedule, Service
 from directory.catalog.services import local_today
 from directory.extensions import db
 from directory.models_base import id_from_key, utcnow
@@ -601,6 +601,8 @@ def test_printable_list_has_names_addresses_hours_and_documents(seeded_app, worl
     caseworker = seeded_app.test_client()
     login(caseworker, "owner")
     extra = service("m-skin-institute-mmt")
+    extra.schedules.append(Schedule(freq="MONTHLY", byday="-1FR", opens_at=time(14), closes_at=time(16)))
+    db.session.commit()
     page = caseworker.get(f"/clients/{world.client.id}/print?service={world.mmt.id}&service={extra.id}")
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
@@ -609,6 +611,7 @@ def test_printable_list_has_names_addresses_hours_and_documents(seeded_app, worl
         location = svc.service_at_locations[0].location
         assert (location.address_1 or location.name) in body
     assert "星期一" in body
+    assert "每月最后一个星期五：14:00–16:00" in body  # hours that recur monthly are printed too
     docs = [d.document for d in world.mmt.required_documents]
     assert all(d in body for d in docs)
     assert "print.css" in body and 'lang="zh-CN"' in body

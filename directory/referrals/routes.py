@@ -26,6 +26,7 @@ from directory.accounts.permissions import (
     can_view_client,
 )
 from directory.catalog.hours import weekly_table
+from directory.catalog.hours_words import recurring_lines
 from directory.catalog.models import Location, Organization, Service, TaxonomyTerm
 from directory.catalog.services import local_now, local_today
 from directory.eligibility.forms import ClientFactsForm
@@ -596,6 +597,9 @@ def referral_labels():
         "utc_to_local": utc_to_local,
         "days_since": referrals.days_since,
         "weekly_hours": lambda service: weekly_table(service.schedules),
+        "recurring_hours": lambda service, today: recurring_lines(
+            service.schedules, today, service.schedule_exceptions
+        ),
         "shared_fact_rows": labels.shared_fact_rows,
         "may_refer_clients": lambda: can_keep_clients(current_user),
         "may_use_inbox": lambda: can_use_inbox(current_user),
