@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from pathlib import Path
 from flask_migrate import upgrade
 from sqlalchemy import func, insert, select, text
 
+from bench.calibration import calibration_s
 from directory import create_app
 from directory.accounts.models import User
 from directory.catalog.models import DISTRICTS, Location, Service, ServiceAtLocation, TaxonomyTerm
@@ -258,23 +258,6 @@ def generate(n_referrals: int, n_attempts: int, seed: int = 6) -> None:
     _insert(Attempt, attempts)
     _insert(Refusal, refusals)
     db.session.commit()
-
-
-def calibration_s(repeats: int = 5) -> float:
-    """Median seconds of a fixed SQLite workload (group half a million generated rows in memory):
-    how fast this machine is right now. Shared machines vary by half from one minute to the next; the
-    ratio dashboard_s / calibration_s compares runs made at different moments."""
-    statement = (
-        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 500000) "
-        "SELECT count(*) FROM (SELECT x % 977 AS k, count(*) FROM n GROUP BY k)"
-    )
-    times = []
-    with sqlite3.connect(":memory:") as connection:
-        for _ in range(repeats):
-            started = time.perf_counter()
-            connection.execute(statement).fetchall()
-            times.append(time.perf_counter() - started)
-    return round(statistics.median(times), 3)
 
 
 def main() -> int:
