@@ -194,6 +194,17 @@ def test_attempt_problems_name_the_field(overrides, field):
     assert field in rules.attempt_problems(_attempt_values(**overrides), NOW)
 
 
+def test_a_follow_up_is_compared_with_the_attempts_day_where_the_services_are():
+    from zoneinfo import ZoneInfo
+
+    guangzhou = ZoneInfo("Asia/Shanghai")
+    early = datetime(2026, 11, 23, 23, 0, tzinfo=UTC)  # 07:00 on the 24th in Guangzhou
+    values = _attempt_values(occurred_at=early, next_follow_up=date(2026, 11, 23))
+    assert "next_follow_up" in rules.attempt_problems(values, early, guangzhou)
+    values = _attempt_values(occurred_at=early, next_follow_up=date(2026, 11, 24))
+    assert rules.attempt_problems(values, early, guangzhou) == {}
+
+
 @pytest.mark.parametrize(
     ("status", "note", "fields"),
     [

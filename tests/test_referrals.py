@@ -486,7 +486,7 @@ def test_follow_up_queue_due_overdue_and_stale(seeded_app, world):
     today = local_today()
     made = {}
     for name, (follow, idle_days) in {
-        "overdue": (today - timedelta(days=2), 1),
+        "overdue": (today - timedelta(days=2), 3),  # set by an attempt three days ago
         "today": (today, 1),
         "later": (today + timedelta(days=3), 1),
         "stale": (None, 14),

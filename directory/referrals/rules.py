@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
 from flask_babel import lazy_gettext as _l
@@ -138,8 +138,12 @@ def is_stale(status: str, last_activity: datetime, now: datetime, need_open: boo
     return need_open and status in ACTIVE_STATUSES and now - last_activity >= STALE_AFTER
 
 
-def attempt_problems(values: Mapping[str, Any], now: datetime) -> dict[str, str]:
-    """What is wrong with an attempt's values (field → message); empty when it may be recorded."""
+def attempt_problems(values: Mapping[str, Any], now: datetime, zone: tzinfo | None = None) -> dict[str, str]:
+    """What is wrong with an attempt's values (field → message); empty when it may be recorded.
+
+    Follow-up dates are days where the services are: with ``zone``, an aware ``occurred_at`` is compared
+    on its day in that zone (07:00 in Guangzhou on the 24th is still the 23rd in UTC).
+    """
     problems: dict[str, Any] = {}
     if values.get("channel") not in CHANNELS:
         problems["channel"] = _l("Choose how the contact was made.")
@@ -168,6 +172,8 @@ def attempt_problems(values: Mapping[str, Any], now: datetime) -> dict[str, str]
     if outcome == "other" and not (values.get("note") or "").strip():
         problems["note"] = _l("Describe what happened in the note.")
     follow_up = values.get("next_follow_up")
+    if isinstance(occurred, datetime) and zone is not None and occurred.tzinfo is not None:
+        occurred = occurred.astimezone(zone)
     if follow_up is not None and isinstance(occurred, datetime) and follow_up < occurred.date():
         problems["next_follow_up"] = _l("The next follow-up cannot be before the attempt.")
     return problems

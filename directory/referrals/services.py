@@ -10,7 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import selectinload
@@ -307,7 +309,7 @@ def create_referral(
 def record_attempt(referral: Referral, values: Mapping[str, Any], user, now: datetime | None = None) -> Attempt:
     """Append an attempt (or a correction of one) and refresh the referral's cached status."""
     now = now or utcnow()
-    problems = rules.attempt_problems(values, now)
+    problems = rules.attempt_problems(values, now, ZoneInfo(current_app.config["TIMEZONE"]))
     corrects_id = values.get("corrects_id") or None
     if corrects_id:
         target = next((a for a in referral.attempts if a.id == corrects_id), None)
