@@ -34,7 +34,16 @@ from directory.accounts.models import User
 from directory.catalog.models import DISTRICTS, Location, Service, ServiceAtLocation, TaxonomyTerm
 from directory.extensions import db
 from directory.referrals import rules
-from directory.referrals.models import REFUSAL_REASONS, REFUSERS, Attempt, Client, Need, Referral, Refusal
+from directory.referrals.models import (
+    REFERRAL_DIMENSIONS,
+    REFUSAL_REASONS,
+    REFUSERS,
+    Attempt,
+    Client,
+    Need,
+    Referral,
+    Refusal,
+)
 from directory.reports.queries import FIGURES, ReportFilter, dashboard
 from directory.seed import load_seed
 
@@ -44,7 +53,6 @@ NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Guangzhou
 TODAY = date(2026, 11, 23)
 TARGET_S = 2.0
 BATCH = 10_000
-REFUSAL_DIMENSIONS = ("created_at", "service_id", "organization_id", "category", "district", "caseworker_id")
 
 MIDDLE_OUTCOMES = (
     ("no_answer", 30),
@@ -243,7 +251,7 @@ def generate(n_referrals: int, n_attempts: int, seed: int = 6) -> None:
             }
         )
         attempts.extend(made)
-        dimensions = {k: referrals[-1][k] for k in REFUSAL_DIMENSIONS}
+        dimensions = {k: referrals[-1][k] for k in REFERRAL_DIMENSIONS}
         refusals.extend(
             {
                 "referral_id": referral_id,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from alembic.script import ScriptDirectory
+from flask import current_app
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
 from directory import create_app
 from directory.extensions import db
-from tests.conftest import make_config
+from tests.conftest import drop_database, make_config, new_database
 
 FIRST = "15867853b0e7"
 
@@ -58,6 +63,24 @@ def _insert(conn, table: str, **values) -> None:
     conn.execute(Table(table, MetaData(), autoload_with=conn).insert().values(**values))
 
 
+@contextmanager
+def _just_before(revision: str, tmp_path, postgres) -> Iterator[str]:
+    """A fresh database (SQLite, or PostgreSQL when the suite runs there) upgraded to the revision before
+    ``revision``, inside the app context; yields that earlier revision, and afterwards upgrades to head
+    and drops the database."""
+    uri = new_database(tmp_path, postgres)
+    app = create_app(make_config(tmp_path, uri))
+    with app.app_context():
+        config = current_app.extensions["migrate"].migrate.get_config()
+        before = ScriptDirectory.from_config(config).get_revision(revision).down_revision
+        upgrade(revision=before)
+        yield before
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
+    drop_database(uri, postgres)
+
+
 def _insert_catalog(conn, now) -> None:
     """An organization with one location and one service (ids org-1, loc-1, svc-1)."""
     _insert(
@@ -100,17 +123,8 @@ def test_hsds_leftovers_migration_keeps_the_hours_and_downgrades_with_care(tmp_p
     from datetime import date, datetime, time
 
     import pytest
-    from alembic.script import ScriptDirectory
-    from flask import current_app
 
-    from tests.conftest import drop_database, new_database
-
-    uri = new_database(tmp_path, postgres)
-    app = create_app(make_config(tmp_path, uri))
-    with app.app_context():
-        config = current_app.extensions["migrate"].migrate.get_config()
-        before = ScriptDirectory.from_config(config).get_revision(HSDS_LEFTOVERS).down_revision
-        upgrade(revision=before)
+    with _just_before(HSDS_LEFTOVERS, tmp_path, postgres) as before:
         now = datetime(2025, 1, 1)
         with db.engine.begin() as conn:
             _insert_catalog(conn, now)
@@ -182,9 +196,6 @@ def test_hsds_leftovers_migration_keeps_the_hours_and_downgrades_with_care(tmp_p
             assert [tuple(r) for r in conn.execute(text("SELECT id, byday FROM schedule"))] == [("sch-1", "MO,TU")]
             documents = dict(conn.execute(text("SELECT id, document FROM required_document")).all())
         assert documents == {"doc-1": "身份证", "doc-2": "长" * 199 + "…"}
-        upgrade()
-        db.engine.dispose()
-    drop_database(uri, postgres)
 
 
 REPORT_FACTS = "2437606cd87b"  # reports read the referral alone: cached attempt facts, referral_refusal
@@ -195,16 +206,7 @@ def test_report_facts_migration_fills_the_referral_and_its_standing_refusals(tmp
     refusal left out), as record_attempt would keep them. On PostgreSQL too."""
     from datetime import datetime, timedelta
 
-    from alembic.script import ScriptDirectory
-    from flask import current_app
-
-    from tests.conftest import drop_database, new_database
-
-    uri = new_database(tmp_path, postgres)
-    app = create_app(make_config(tmp_path, uri))
-    with app.app_context():
-        config = current_app.extensions["migrate"].migrate.get_config()
-        upgrade(revision=ScriptDirectory.from_config(config).get_revision(REPORT_FACTS).down_revision)
+    with _just_before(REPORT_FACTS, tmp_path, postgres) as before:
         now = datetime(2025, 3, 1, 2, 0)
         with db.engine.begin() as conn:
             _insert_catalog(conn, now)
@@ -313,9 +315,5 @@ def test_report_facts_migration_fills_the_referral_and_its_standing_refusals(tmp
             ).all()
             assert [tuple(r) for r in refusals] == [("a-1", "provider", "svc-1", "methadone-clinic", "越秀区")]
 
-        downgrade(revision=ScriptDirectory.from_config(config).get_revision(REPORT_FACTS).down_revision)
+        downgrade(revision=before)
         assert "referral_refusal" not in inspect(db.engine).get_table_names()
-        upgrade()
-        db.session.remove()
-        db.engine.dispose()
-    drop_database(uri, postgres)

@@ -8,7 +8,6 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from directory.accounts.permissions import can_edit_listing, can_review_stale_listings
 from directory.catalog import services as catalog
@@ -34,6 +33,7 @@ from directory.catalog.models import (
 from directory.eligibility import editor
 from directory.eligibility.forms import ClientFactsForm
 from directory.extensions import db
+from directory.versioning import save_versioned
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 log = logging.getLogger(__name__)
@@ -51,15 +51,14 @@ def _editable(model, object_id: str):
     return obj
 
 
-def _conflict(form) -> bool:
-    """True (with a message on the form) when someone else saved the object since the form was shown."""
+def _conflict(form) -> None:
+    """Tell the editor someone else saved the listing since the form was shown (nothing was saved)."""
     form.form_errors.append(
         _(
             "Someone else changed this listing while you were editing. Your changes were not saved; "
             "the form shows what you typed — compare with the current listing and save again."
         )
     )
-    return True
 
 
 def _service_choices(form: ServiceForm, org: Organization, service: Service | None = None) -> None:
@@ -127,18 +126,13 @@ def edit_service(service_id: str):
         form.languages.data = [lang.code for lang in service.languages]
         form.required_documents.data = "\n".join(d.document for d in service.required_documents)
     elif form.validate_on_submit():
-        if str(service.version) != (form.version.data or ""):
-            _conflict(form)
-        else:
-            try:
-                catalog.update_service(service, form.values(), current_user)
-                db.session.commit()
-            except StaleDataError:
-                db.session.rollback()
-                _conflict(form)
-            else:
-                flash(_("Your changes were saved."), "success")
-                return redirect(url_for("catalog.service", service_id=service.id))
+        saved, _changes = save_versioned(
+            service, form.version.data, lambda: catalog.update_service(service, form.values(), current_user)
+        )
+        if saved:
+            flash(_("Your changes were saved."), "success")
+            return redirect(url_for("catalog.service", service_id=service.id))
+        _conflict(form)
     failed = request.method == "POST"
     return render_template("manage/service_form.html", form=form, org=org, service=service), (
         409 if failed and form.form_errors else 400 if failed else 200
@@ -198,14 +192,12 @@ def edit_eligibility(service_id: str):
         return _eligibility_page(service, form, rows, facts_form, preview, 200)
     if not form.validate_on_submit() or not preview["ok"]:
         return _eligibility_page(service, form, rows, facts_form, preview, 400)
-    if str(service.version) != (form.version.data or ""):
-        _conflict(form)
-        return _eligibility_page(service, form, rows, facts_form, preview, 409)
-    try:
-        changed = catalog.update_eligibility(service, preview["rules"], form.description(), current_user)
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
+    saved, changed = save_versioned(
+        service,
+        form.version.data,
+        lambda: catalog.update_eligibility(service, preview["rules"], form.description(), current_user),
+    )
+    if not saved:
         _conflict(form)
         return _eligibility_page(service, form, rows, facts_form, preview, 409)
     flash(_("The eligibility rules were saved.") if changed else _("Nothing was changed."), "success")
@@ -268,13 +260,13 @@ def edit_hours(service_id: str):
         form.version.data = service.version
         form.raw = _hours_fields(service)
     elif form.validate_on_submit():
-        if str(service.version) != (form.version.data or ""):
-            _conflict(form)
-        else:
-            catalog.replace_weekly_hours(service, form.periods(), current_user)
-            db.session.commit()
+        saved, _changes = save_versioned(
+            service, form.version.data, lambda: catalog.replace_weekly_hours(service, form.periods(), current_user)
+        )
+        if saved:
             flash(_("The opening hours were saved."), "success")
             return redirect(url_for("catalog.service", service_id=service.id))
+        _conflict(form)
     status = 400 if request.method == "POST" else 200
     return _hours_page(service, form, holiday_form, status)
 
@@ -346,13 +338,13 @@ def edit_location(location_id: str):
     if request.method == "GET":
         form.version.data = location.version
     elif form.validate_on_submit():
-        if str(location.version) != (form.version.data or ""):
-            _conflict(form)
-        else:
-            catalog.update_location(location, form.values(), current_user)
-            db.session.commit()
+        saved, _changes = save_versioned(
+            location, form.version.data, lambda: catalog.update_location(location, form.values(), current_user)
+        )
+        if saved:
             flash(_("Your changes were saved."), "success")
             return redirect(url_for("manage.dashboard", organization=location.organization_id))
+        _conflict(form)
     status = 400 if request.method == "POST" else 200
     return render_template("manage/location_form.html", form=form, org=location.organization, location=location), status
 

@@ -195,6 +195,10 @@ class Attempt(db.Model):
     actor = relationship("User")
 
 
+# What the reports filter and group refusals by, copied from the referral onto each Refusal row.
+REFERRAL_DIMENSIONS = ("created_at", "service_id", "organization_id", "category", "district", "caseworker_id")
+
+
 class Refusal(db.Model):
     """A standing refusal of a referral, with the referral's report dimensions: the table the refusal
     reports read (no join, no look at corrections). Kept by ``services.record_attempt``, which rewrites a
@@ -207,7 +211,7 @@ class Refusal(db.Model):
     attempt_id: Mapped[str] = mapped_column(ForeignKey("outreach_attempt.id"), unique=True)
     refused_by: Mapped[str | None] = mapped_column(String(20))
     refusal_reason: Mapped[str | None] = mapped_column(String(30))
-    # The referral's, copied (none of them changes after the referral is made).
+    # The referral's REFERRAL_DIMENSIONS, copied (none of them changes after the referral is made).
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     service_id: Mapped[str] = mapped_column(String(36))
     organization_id: Mapped[str] = mapped_column(String(36))

@@ -14,7 +14,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from directory.accounts.audit import audit
 from directory.accounts.permissions import (
@@ -47,6 +46,7 @@ from directory.referrals.forms import (
     utc_to_local,
 )
 from directory.referrals.models import GUARDIAN_AGE, Client, Consent, Need, Referral
+from directory.versioning import save_versioned
 
 bp = Blueprint("referrals", __name__)
 PER_PAGE = 20
@@ -141,19 +141,14 @@ def edit_client(client_id: str):
     else:
         form, facts_form = ClientForm(), ClientFactsForm()
         if all([form.validate_on_submit(), facts_form.validate_on_submit()]):
-            if str(client.version) != (form.version.data or ""):
-                _conflict(form)
-            else:
-                values, facts = form.values(facts_form.to_facts(), local_today())
-                try:
-                    referrals.update_client(client, values, facts, current_user)
-                    db.session.commit()
-                except StaleDataError:
-                    db.session.rollback()
-                    _conflict(form)
-                else:
-                    flash(_("Your changes were saved."), "success")
-                    return redirect(url_for("referrals.client", client_id=client.id))
+            values, facts = form.values(facts_form.to_facts(), local_today())
+            saved, _changed = save_versioned(
+                client, form.version.data, lambda: referrals.update_client(client, values, facts, current_user)
+            )
+            if saved:
+                flash(_("Your changes were saved."), "success")
+                return redirect(url_for("referrals.client", client_id=client.id))
+            _conflict(form)
     failed = request.method == "POST"
     return render_template("referrals/client_form.html", form=form, facts_form=facts_form, client=client), (
         409 if failed and form.form_errors else 400 if failed else 200

@@ -25,7 +25,7 @@ from directory.extensions import db
 from directory.geo.geocoder import GeoResult, resolve_for_app
 from directory.models_base import utcnow
 from directory.referrals import rules
-from directory.referrals.models import Attempt, Client, Consent, Need, Referral, Refusal
+from directory.referrals.models import REFERRAL_DIMENSIONS, Attempt, Client, Consent, Need, Referral, Refusal
 
 CLIENT_FIELDS = ("display_name", "birth_year", "sex", "phone", "district", "address")
 
@@ -364,12 +364,7 @@ def _keep_refusals(referral: Referral) -> None:
                 attempt_id=attempt.id,
                 refused_by=attempt.refused_by,
                 refusal_reason=attempt.refusal_reason,
-                created_at=referral.created_at,
-                service_id=referral.service_id,
-                organization_id=referral.organization_id,
-                category=referral.category,
-                district=referral.district,
-                caseworker_id=referral.caseworker_id,
+                **{name: getattr(referral, name) for name in REFERRAL_DIMENSIONS},
             )
         )
 

@@ -3,16 +3,15 @@
 Definitions are in docs/reports.md. The public functions return plain dataclasses of raw counts (one
 function per figure or table); the small-count rule and the formatting live in ``tables.py``.
 
-How it stays fast: the whole dashboard is one SQL statement. The selected referrals (``scope``:
-referral ⋈ need ⋈ client ⟕ location) are a materialized CTE, joined once and read by every branch of
-a ``UNION ALL``: the overall counts, the six success breakdowns, the need figures, the workload, the
-persistence curve, the medians and the refusal tables. The attempts are read in two passes: the
-decisive ones (accepted, delivered, refused: about a third) in one scan of the table, and all the
-attempts of the successful referrals only, through the index on referral_id, to place their first
-delivery. Each branch returns the same columns (``_row``): figure name, key, label, detail, party,
-reason and up to four numbers. A single table (the CSV export) runs only its own branch.
+How it stays fast: the figures count rows of two tables, never joined to needs, clients or attempts:
+``referral``, which keeps what they need of its need, client and attempts, and ``referral_refusal``,
+its standing refusals (both kept in step by ``referrals.services``). The selected referrals (``scope``)
+are a materialized CTE with only the columns the asked figures read, and every figure is a branch of one
+``UNION ALL`` over it; each branch returns the same columns (``_row``): figure name, key, label, detail,
+party, reason and up to four numbers. The whole dashboard runs as two such statements at once
+(``STATEMENTS``); a single table (the CSV export) runs only its own branch.
 
-The SQL is SQLAlchemy Core and portable to PostgreSQL (window functions, materialized CTEs; three
+The SQL is SQLAlchemy Core and portable to PostgreSQL (window functions, materialized CTEs; two
 dialect-specific expressions, compiled below for SQLite and PostgreSQL).
 """
 
@@ -353,7 +352,7 @@ def _scope_columns(f: ReportFilter) -> dict[str, Callable[[], ColumnElement]]:
     }
 
 
-def scope(f: ReportFilter, names: Iterable[str], dated: bool = True) -> CTE:
+def scope(f: ReportFilter, names: Iterable[str]) -> CTE:
     """One row per selected referral with what the ``names`` figures group or count by (a CTE).
 
     It reads the referral table alone: the need's category and status, the district and the caseworker
@@ -363,7 +362,7 @@ def scope(f: ReportFilter, names: Iterable[str], dated: bool = True) -> CTE:
 
     ``final`` is 1 when the referral has an outcome: delivered, refused, or its need closed while it was
     still active (final and unsuccessful); ``success`` is 1 when delivered. ``in_range`` is 1 inside the
-    date range; without ``dated`` the rows outside it are kept too (the workload is about today).
+    date range; the rows outside it are kept too (the workload is about today).
     """
     in_range = _in_range(Referral, f)
     available = _scope_columns(f)
@@ -372,8 +371,6 @@ def scope(f: ReportFilter, names: Iterable[str], dated: bool = True) -> CTE:
         *(available[column]().label(column) for column in wanted),
         case((in_range, 1), else_=0).label("in_range"),
     ).where(*_filters(Referral, f))
-    if dated and (f.start or f.end):
-        query = query.where(in_range)
     return query.cte("scope").prefix_with("MATERIALIZED")
 
 
@@ -648,7 +645,7 @@ STATEMENTS = (
 def _statement(f: ReportFilter, names: Iterable[str]):
     """The UNION ALL of the named figures' branches over one scope."""
     names = tuple(names)
-    s = scope(f, names, dated=False)
+    s = scope(f, names)
     branches = {**_referral_branches(s, f), **_attempt_branches(s, f)}
     return union_all(*(branches[name]() for name in names))
 
