@@ -187,6 +187,8 @@ def test_misspelling_gets_a_suggestion(seeded_client):
     assert data["corrected_from"] == "metadone" and all(is_methadone(i) for i in data["contents"][:5])
     page = seeded_client.get("/search", query_string={"q": "美沙同"}).get_data(as_text=True)
     assert "美沙酮" in page
+    pinyin = api(seeded_client, q="meishatogn")  # a pinyin typo is corrected from the pinyin keys
+    assert pinyin["suggestion"] == "meishatong" and all(is_methadone(i) for i in pinyin["contents"][:3])
 
 
 def test_the_closest_term_is_the_nearest_then_the_most_frequent(tmp_path):

@@ -86,7 +86,8 @@ def service_documents(service: Service) -> Iterator[dict]:
         "codes": ",".join(t.code for t in terms),
         "eligibility": service.eligibility_description or "",
         "pinyin": pinyin,
-        "spell": " ".join(filter(None, [names, service.alternate_name, labels, pinyin])),
+        # The words "did you mean" may offer; pinyin typos are corrected from the pinyin field.
+        "spell": " ".join(filter(None, [names, service.alternate_name, labels])),
         "accepting": bool(service.accepting_referrals),
         "languages": languages,
         "hours": _hours(service),

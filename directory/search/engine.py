@@ -739,9 +739,10 @@ def _page_hits(
     return hits
 
 
-def closest_term(reader, fieldname: str, word: str, maxdist: int, prefix: int = 1) -> str | None:
-    """The indexed term nearest to ``word`` (Damerau-Levenshtein distance up to ``maxdist``), among those
-    sharing its first ``prefix`` characters: the nearest first, then the most frequent.
+def closest_term(reader, fieldnames: str | tuple[str, ...], word: str, maxdist: int, prefix: int = 1) -> str | None:
+    """The indexed term nearest to ``word`` (Damerau-Levenshtein distance up to ``maxdist``) in any of
+    ``fieldnames``, among those sharing its first ``prefix`` characters: the nearest first, then the
+    most frequent.
 
     One pass over the candidates, and the distance is computed only for terms whose length is within
     ``maxdist`` of the word's (Whoosh's own corrector scans the candidates once per distance and measures
@@ -749,17 +750,18 @@ def closest_term(reader, fieldname: str, word: str, maxdist: int, prefix: int = 
     """
     best: tuple[int, float, str] | None = None
     size = len(word)
-    field = reader.schema[fieldname]
-    for raw in reader.expand_prefix(fieldname, word[:prefix]):
-        term = field.from_bytes(raw)
-        if term == word or abs(len(term) - size) > maxdist:
-            continue
-        dist = levenshtein_distance(term, word, limit=maxdist)
-        if dist > maxdist:
-            continue
-        key = (dist, -reader.frequency(fieldname, term), term)
-        if best is None or key < best:
-            best = key
+    for fieldname in (fieldnames,) if isinstance(fieldnames, str) else fieldnames:
+        field = reader.schema[fieldname]
+        for raw in reader.expand_prefix(fieldname, word[:prefix]):
+            term = field.from_bytes(raw)
+            if term == word or abs(len(term) - size) > maxdist:
+                continue
+            dist = levenshtein_distance(term, word, limit=maxdist)
+            if dist > maxdist:
+                continue
+            key = (dist, -reader.frequency(fieldname, term), term)
+            if best is None or key < best:
+                best = key
     return best[2] if best else None
 
 
@@ -770,7 +772,8 @@ def _suggest(searcher, q: str) -> str | None:
         best = None
         if searcher.search(text_query(chunk, None) or Every(), limit=1).scored_length() == 0:
             # prefix=1: candidates share the first character, which keeps the term scan short.
-            best = closest_term(searcher.reader(), "spell", chunk.lower(), maxdist=1 if len(chunk) <= 4 else 2)
+            fieldnames = ("spell", "pinyin") if chunk.isascii() else "spell"
+            best = closest_term(searcher.reader(), fieldnames, chunk.lower(), maxdist=1 if len(chunk) <= 4 else 2)
         if best:
             changed = True
         words.append(best or chunk)

@@ -22,23 +22,32 @@ from pathlib import Path
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
-from whoosh import columns, fields, index
+from whoosh import columns, fields, formats, index
 from whoosh.index import LockError
 from whoosh.query import Term
 
 from directory.catalog.models import Location, Service, ServiceAtLocation, TaxonomyTerm
 from directory.extensions import db
 from directory.search.analysis import pinyin_analyzer, spelling_analyzer, text_analyzer
+from directory.search.build import build_index
 from directory.search.documents import service_documents
 from directory.search.models import SearchChange
 from directory.search.spatial import forget_segments_except, leaves, segment_key
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 CURSOR_FILE = "lianjie-cursor.json"
 GAP_TTL_SECONDS = 600.0  # longer than any transaction that writes the outbox
 GAP_WINDOW = 10_000  # how far below the newest applied id a missing id is still waited for
 _local = threading.local()
+
+
+class SpellingField(fields.FieldType):
+    """Names and category words as people type them, only for "did you mean": never searched or
+    scored, so it is indexed without frequencies or lengths."""
+
+    def __init__(self) -> None:
+        super().__init__(formats.Existence(), spelling_analyzer(), scorable=False)
 
 
 def make_schema() -> fields.Schema:
@@ -53,7 +62,7 @@ def make_schema() -> fields.Schema:
         all=fields.TEXT(analyzer=text_analyzer(), phrase=False),
         title=fields.TEXT(analyzer=text_analyzer(), phrase=False),  # names and categories only
         pinyin=fields.TEXT(analyzer=pinyin_analyzer(), phrase=False),
-        spell=fields.TEXT(analyzer=spelling_analyzer(), phrase=False),  # only for suggestions, never searched
+        spell=SpellingField(),
         name=fields.STORED,
         alt_name=fields.STORED,
         org_name=fields.STORED,
@@ -205,21 +214,20 @@ class SearchIndex:
         fresh = self.path.with_name(self.path.name + ".rebuild")
         shutil.rmtree(fresh, ignore_errors=True)
         fresh.mkdir(parents=True)
-        procs = max(1, min(os.cpu_count() or 1, 4))
-        writer = index.create_in(fresh, make_schema()).writer(procs=procs, multisegment=procs > 1, limitmb=128)
-        count = 0
-        try:
+        procs = max(1, min(os.cpu_count() or 1, 4, -(-len(ids) // batch)))  # no more workers than batches
+
+        def batches() -> Iterator[list[dict]]:
             for start in range(0, len(ids), batch):
-                for service in load_services(ids[start : start + batch]):
-                    for doc in service_documents(service):
-                        writer.add_document(**doc)
-                        count += 1
+                services = load_services(ids[start : start + batch])
+                docs = [doc for service in services for doc in service_documents(service)]
                 db.session.expire_all()
+                yield docs
                 if progress:
                     progress(min(start + batch, len(ids)), len(ids))
-            writer.commit()
+
+        try:
+            count = build_index(fresh, make_schema(), batches(), procs=procs)
         except BaseException:
-            writer.cancel()
             shutil.rmtree(fresh, ignore_errors=True)
             raise
         old = self.path.with_name(self.path.name + ".old")
