@@ -131,7 +131,7 @@ def reindex_command() -> None:
     """Rebuild the search index from the database."""
     from directory.search.index import get_index
 
-    index = get_index()
+    index = get_index(rebuild_stale=False)  # rebuilt once, here, with a progress bar
     with click.progressbar(length=1, label="Indexing services", show_pos=True) as bar:
 
         def progress(done: int, total: int) -> None:

@@ -11,7 +11,7 @@ from directory.catalog.services import is_open_now, term_with_descendants
 from directory.extensions import db
 from directory.geo.distance import distance_km
 from directory.geo.gazetteer import default_gazetteer
-from directory.search.engine import SearchParams, closest_term, necessary_forms, run_search
+from directory.search.engine import SearchParams, closest_term, run_search
 from directory.search.index import SearchIndex, get_index
 from directory.search.services import synonyms
 from tests.conftest import login, post
@@ -204,19 +204,6 @@ def test_the_closest_term_is_the_nearest_then_the_most_frequent(tmp_path):
         assert closest_term(reader, "spell", "xhelter", maxdist=1) is None  # candidates share the first letter
         assert closest_term(reader, "spell", "shelter", maxdist=1) == "shelters"  # never the word itself
         assert closest_term(reader, "spell", "sh", maxdist=1) is None
-
-
-@pytest.mark.parametrize(
-    ("forms", "needed"),
-    [
-        ({"美沙酮", "methadon", "美沙酮 维持 治疗", "药物 维持 治疗"}, {"美沙酮", "methadon", "药物 维持 治疗"}),
-        ({"legal aid", "法律援助"}, {"legal aid", "法律援助"}),
-        ({"methadon mainten", "methadon"}, {"methadon"}),
-        ({"mmt"}, {"mmt"}),
-    ],
-)
-def test_a_synonym_phrase_containing_a_synonym_word_adds_no_match_and_is_left_out(forms, needed):
-    assert necessary_forms(frozenset(forms)) == needed
 
 
 def test_bad_parameters_get_a_400_naming_them(seeded_client):

@@ -196,3 +196,47 @@ def test_whoosh_index_end_to_end(tmp_path: Path):
 
         hits = searcher.search(QueryParser("text", ix.schema).parse("美沙酮"))
         assert "美沙酮" in hits[0].highlights("text")
+
+
+def test_a_synonym_group_is_one_mark_in_the_index(tmp_path: Path):
+    """A field is marked with a group when it holds one member whole (every word of a several-word
+    member, anywhere): a query word then finds the group through its mark."""
+    from directory.search.engine import text_query
+    from directory.search.index import make_schema
+
+    syn = Synonyms([["托育", "child care", "daycare"], ["法律援助", "legal aid"]])
+    ix = index.create_in(str(tmp_path), make_schema(syn))
+    docs = {
+        "zh": "社区托育中心",
+        "en": "Daycare for toddlers",
+        "words": "We care for your child after school",  # both words of "child care", apart
+        "half": "Elder care at home",  # only one word of "child care"
+        "legal": "Legal aid clinic",
+    }
+    with ix.writer() as writer:
+        for doc_id, text in docs.items():
+            writer.add_document(doc_id=doc_id, all=text, title=text)
+    ix = index.open_dir(str(tmp_path))  # the marks' table survives pickling with the schema
+    with ix.searcher() as searcher:
+
+        def ids(q: str, synonyms: Synonyms | None = syn) -> set[str]:
+            return {hit["doc_id"] for hit in searcher.search(text_query(q, synonyms, "all"), limit=None)}
+
+        assert ids("托育") == ids("daycare") == {"zh", "en", "words"}
+        assert ids("child care") == {"words"}  # query words are looked up one by one
+        assert ids("托育", None) == {"zh"}  # without synonyms, the word alone
+        assert ids("法律援助") == {"legal"}
+        assert ids("care") == {"words", "half"}  # a member's single word is not the group
+        assert not [t for t in text_analyzer()("Daycare for toddlers") if t.text.startswith("\ue000")]
+        title = searcher.search(text_query("daycare", syn, "title"), limit=None)
+        assert title[0]["doc_id"] == "en"  # the word itself ranks above a synonym
+
+
+def test_an_index_built_with_other_synonyms_must_be_rebuilt(tmp_path: Path):
+    from directory.search.index import SearchIndex
+
+    old = Synonyms([["托育", "daycare"]])
+    SearchIndex(tmp_path, synonyms=old)
+    assert not SearchIndex(tmp_path, synonyms=Synonyms([["托育", "daycare"]])).needs_rebuild  # same groups
+    assert SearchIndex(tmp_path, synonyms=Synonyms([["托育", "daycare", "nursery"]])).needs_rebuild
+    assert SearchIndex(tmp_path, synonyms=None).needs_rebuild

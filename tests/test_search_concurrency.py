@@ -54,3 +54,30 @@ def test_concurrent_updaters_lose_nothing(seeded_app, tmp_path):
         else:
             assert documents and all(doc["name"] == name for doc in documents)
     assert index.indexed_doc_ids() == expected_doc_ids()
+
+
+def _rebuilder(tmp: str, database_uri: str, index_dir: str, results) -> None:
+    from directory.search.index import SearchIndex
+    from directory.search.synonyms import Synonyms
+
+    app = create_app(make_config(Path(tmp), database_uri))
+    with app.app_context():
+        index = SearchIndex(index_dir, synonyms=Synonyms([["托育", "daycare", "nursery"]]))  # not what it was built with
+        results.put(index.rebuild(only_if_stale=True))
+
+
+def test_servers_that_find_a_stale_index_rebuild_it_once(seeded_app, tmp_path):
+    """Each server process rebuilds an index built with other synonyms when it starts; two starting
+    together must not build into the same directory at once, nor both rebuild."""
+    index_dir = seeded_app.config["SEARCH_INDEX_DIR"]
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    args = (str(tmp_path), seeded_app.config["SQLALCHEMY_DATABASE_URI"], index_dir, results)
+    workers = [context.Process(target=_rebuilder, args=args) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    counts = sorted(results.get(timeout=120) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    assert counts[0] == 0 and counts[1] == len(expected_doc_ids())

@@ -34,6 +34,7 @@ from pypinyin import Style, lazy_pinyin
 from whoosh.analysis import (
     STOP_WORDS,
     CompositeAnalyzer,
+    Filter,
     LowercaseFilter,
     SpaceSeparatedTokenizer,
     StemFilter,
@@ -47,9 +48,11 @@ __all__ = [
     "DOMAIN_WORDS",
     "STEM_IGNORE",
     "STOP_LIST",
+    "SYNONYM_MARK",
     "AsciiStemFilter",
     "MixedStopFilter",
     "MixedTokenizer",
+    "SynonymMarkFilter",
     "cjk_words",
     "ensure_jieba",
     "pinyin_analyzer",
@@ -287,14 +290,85 @@ class AsciiStemFilter(StemFilter):
             yield t
 
 
-def text_analyzer() -> CompositeAnalyzer:
-    """Analyzer for mixed Chinese/English TEXT fields: segment, lowercase, drop stop words, stem English."""
-    return (
+# Synonym group marks start with a private-use character, which no listing text yields as a word.
+SYNONYM_MARK = "\ue000"
+
+SynonymTable = tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]
+
+
+class SynonymMarkFilter(Filter):
+    """At index time, after a field's words, one mark for each synonym group the field matches.
+
+    ``groups`` is ``((mark, (member words, …)), …)`` (see ``Synonyms.table``). A group matches when
+    the field holds every word of one of its members (美沙酮; or legal and aid for "legal aid") — the
+    same rule a search applied when it expanded each query word into all the members of its groups.
+    A query then asks for one mark instead of a union of every member (a union of terms and of
+    several-word intersections was most of a keyword search's time). In query mode tokens pass
+    through unchanged.
+    """
+
+    def __init__(self, groups: SynonymTable = ()) -> None:
+        self.groups = groups
+
+    def _members_by_word(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+        cached = self.__dict__.get("_by_word")
+        if cached is None:
+            cached = {}
+            for mark, members in self.groups:
+                for words in members:
+                    cached.setdefault(words[0], []).append((mark, words))
+            self.__dict__["_by_word"] = cached
+        return cached
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SynonymMarkFilter) and self.groups == other.groups
+
+    def __hash__(self) -> int:
+        return hash(self.groups)
+
+    def __getstate__(self) -> dict:
+        return {"groups": self.groups}  # the word lookup is rebuilt after unpickling
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        if not self.groups:
+            yield from tokens
+            return
+        seen: set[str] = set()
+        token = None
+        for token in tokens:
+            if token.mode == "query":
+                yield token
+                yield from tokens
+                return
+            if not token.stopped:
+                seen.add(token.text)
+            yield token
+        if token is None:
+            return
+        by_word = self._members_by_word()
+        marks = {
+            mark
+            for word in seen
+            for mark, words in by_word.get(word, ())
+            if len(words) == 1 or all(w in seen for w in words[1:])
+        }
+        for mark in sorted(marks):
+            token.text = mark
+            token.stopped = False
+            token.boost = 1.0
+            yield token
+
+
+def text_analyzer(synonym_groups: SynonymTable = ()) -> CompositeAnalyzer:
+    """Analyzer for mixed Chinese/English TEXT fields: segment, lowercase, drop stop words, stem English;
+    with ``synonym_groups``, index time also adds the marks of the synonym groups the text matches."""
+    analyzer = (
         MixedTokenizer()
         | LowercaseFilter()
         | MixedStopFilter(stoplist=STOP_LIST, minsize=1)
         | AsciiStemFilter(ignore=STEM_IGNORE)
     )
+    return analyzer | SynonymMarkFilter(synonym_groups) if synonym_groups else analyzer
 
 
 def spelling_analyzer() -> CompositeAnalyzer:

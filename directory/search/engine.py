@@ -196,22 +196,12 @@ def _forms(token: str, synonyms: Synonyms | None) -> frozenset[str]:
     return frozenset(forms)
 
 
-def necessary_forms(forms: frozenset[str]) -> frozenset[str]:
-    """The forms that can add a match: a several-word form that contains a one-word form of the same
-    group (美沙酮 维持 治疗 beside 美沙酮) matches only documents the one word matches already, and
-    costs an intersection of posting lists on every search."""
-    single = {form for form in forms if " " not in form}
-    return frozenset(form for form in forms if " " not in form or not single & set(form.split()))
-
-
-def _alternatives(forms: frozenset[str], fieldname: str) -> Query:
-    terms: list[Query] = []
-    for form in sorted(necessary_forms(forms)):
-        words = form.split() if isinstance(form, str) else list(form)
-        # A several-word synonym ("legal aid", 心理 咨询) needs all its words; a phrase match
-        # would be stricter but costs far more than it adds here.
-        terms.append(Term(fieldname, words[0]) if len(words) == 1 else And([Term(fieldname, w) for w in words]))
-    return Or(terms)
+def _alternatives(token: str, synonyms: Synonyms | None, fieldname: str) -> Query:
+    """The word itself, or any group it belongs to: the index marks each field with the synonym groups
+    it matches (``SynonymMarkFilter``), so a group is one term, not a union of its members. The word
+    itself stays in the query so that the exact word ranks above a synonym."""
+    terms = [Term(fieldname, token)] + [Term(fieldname, mark) for mark in (synonyms.marks(token) if synonyms else ())]
+    return Or(terms) if len(terms) > 1 else terms[0]
 
 
 def text_query(q: str, synonyms: Synonyms | None, fieldname: str = "all") -> Query | None:
@@ -230,7 +220,7 @@ def text_query(q: str, synonyms: Synonyms | None, fieldname: str = "all") -> Que
         if tokens and all(group in asked for group in groups):
             continue
         asked.update(groups)
-        chunk_clauses = [_alternatives(group, fieldname) for group in groups]
+        chunk_clauses = [_alternatives(token, synonyms, fieldname) for token in tokens]
         if pinyin:
             text_part = And(chunk_clauses) if len(chunk_clauses) > 1 else (chunk_clauses[0] if chunk_clauses else None)
             clauses.append(Or([c for c in (text_part, *pinyin) if c is not None]))

@@ -33,9 +33,10 @@ from directory.search.build import build_index
 from directory.search.documents import service_documents
 from directory.search.models import SearchChange
 from directory.search.spatial import forget_segments_except, leaves, segment_key
+from directory.search.synonyms import Synonyms, seed_synonyms
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 CURSOR_FILE = "lianjie-cursor.json"
 GAP_TTL_SECONDS = 600.0  # longer than any transaction that writes the outbox
 GAP_WINDOW = 10_000  # how far below the newest applied id a missing id is still waited for
@@ -50,17 +51,19 @@ class SpellingField(fields.FieldType):
         super().__init__(formats.Existence(), spelling_analyzer(), scorable=False)
 
 
-def make_schema() -> fields.Schema:
+def make_schema(synonyms: Synonyms | None = None) -> fields.Schema:
     """One analyzed text field (``all``) carries every searchable word, and ``title`` the names and
-    categories alone (searched first). Display fields are stored only. The ``*_col`` columns let the
-    search read coordinates and filter values per document without loading stored fields."""
+    categories alone (searched first); both also carry the marks of the ``synonyms`` groups they match.
+    Display fields are stored only. The ``*_col`` columns let the search read coordinates and filter
+    values per document without loading stored fields."""
+    groups = synonyms.table if synonyms is not None else ()
     return fields.Schema(
         doc_id=fields.ID(unique=True, stored=True),
         service_id=fields.ID(stored=True, sortable=True),
         location_id=fields.STORED,
         # No positions (phrase=False): queries never ask for phrases, and postings stay small.
-        all=fields.TEXT(analyzer=text_analyzer(), phrase=False),
-        title=fields.TEXT(analyzer=text_analyzer(), phrase=False),  # names and categories only
+        all=fields.TEXT(analyzer=text_analyzer(groups), phrase=False),
+        title=fields.TEXT(analyzer=text_analyzer(groups), phrase=False),  # names and categories only
         pinyin=fields.TEXT(analyzer=pinyin_analyzer(), phrase=False),
         spell=SpellingField(),
         name=fields.STORED,
@@ -87,25 +90,29 @@ def make_schema() -> fields.Schema:
 
 
 class SearchIndex:
-    """One index directory. Open it with ``SearchIndex(path)``; it is created when missing."""
+    """One index directory. Open it with ``SearchIndex(path, synonyms=…)`` (the synonyms its searches
+    expand with); it is created when missing."""
 
-    def __init__(self, path: str | os.PathLike, lock_timeout: float = 2.0):
+    def __init__(self, path: str | os.PathLike, lock_timeout: float = 2.0, synonyms: Synonyms | None = None):
         self.path = Path(path)
         self.lock_timeout = lock_timeout
+        self.synonyms = synonyms
         self.path.mkdir(parents=True, exist_ok=True)
         if not index.exists_in(self.path):
-            index.create_in(self.path, make_schema())
+            index.create_in(self.path, make_schema(synonyms))
             self._write_cursor(0)
         self.ix = index.open_dir(self.path)
         self._searchers = threading.local()
 
     @property
     def needs_rebuild(self) -> bool:
-        """True when the index on disk was built with another schema than this code's."""
-        try:
-            return json.loads((self.path / CURSOR_FILE).read_text()).get("schema") != SCHEMA_VERSION
-        except (OSError, ValueError):
-            return True
+        """True when the index on disk was built with another schema than this code's, or with other
+        synonym groups."""
+        state = self._state()
+        return state.get("schema") != SCHEMA_VERSION or state.get("synonyms") != self._synonyms_fingerprint()
+
+    def _synonyms_fingerprint(self) -> str | None:
+        return self.synonyms.fingerprint if self.synonyms is not None else None
 
     # --- cursor: the last outbox row this index has applied ------------------------------------
 
@@ -135,7 +142,12 @@ class SearchIndex:
 
     def _write_cursor(self, applied: int, gaps: dict[int, float] | None = None) -> None:
         tmp = self.path / (CURSOR_FILE + ".tmp")
-        state = {"applied": applied, "schema": SCHEMA_VERSION, "gaps": {str(k): v for k, v in (gaps or {}).items()}}
+        state = {
+            "applied": applied,
+            "schema": SCHEMA_VERSION,
+            "synonyms": self._synonyms_fingerprint(),
+            "gaps": {str(k): v for k, v in (gaps or {}).items()},
+        }
         tmp.write_text(json.dumps(state))
         os.replace(tmp, self.path / CURSOR_FILE)
 
@@ -151,20 +163,8 @@ class SearchIndex:
         Raises ``LockError`` when another process holds it for longer than ``timeout`` seconds.
         """
         timeout = self.lock_timeout if timeout is None else timeout
-        with open(self.path.with_name(self.path.name + ".lock"), "a+") as handle:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise LockError(f"search index {self.path} is being updated by another process") from None
-                    time.sleep(0.02)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with _file_lock(self.path.with_name(self.path.name + ".lock"), timeout):
+            yield
 
     def catch_up(self, batch: int = 2000, wait: float | None = None) -> int:
         """Apply the outbox rows past the cursor. Returns how many services were re-indexed.
@@ -205,10 +205,20 @@ class SearchIndex:
             for doc in service_documents(service):
                 writer.add_document(**doc)
 
-    def rebuild(self, progress: Callable[[int, int], None] | None = None, batch: int = 500) -> int:
+    def rebuild(
+        self, progress: Callable[[int, int], None] | None = None, batch: int = 500, only_if_stale: bool = False
+    ) -> int:
         """Rebuild the whole index from the database, with the current schema. Returns the number of
         documents. The new index is built beside the old one and swapped in when complete, so searches
-        never see a half-built index."""
+        never see a half-built index. One rebuild at a time: another process's rebuild is waited for,
+        and with ``only_if_stale`` an index it left current is not rebuilt again (returns 0)."""
+        with _file_lock(self.path.with_name(self.path.name + ".rebuild-lock"), timeout=None):
+            if only_if_stale and not self.needs_rebuild:
+                self.ix = index.open_dir(self.path)
+                return 0
+            return self._rebuild(progress, batch)
+
+    def _rebuild(self, progress: Callable[[int, int], None] | None, batch: int) -> int:
         latest = db.session.scalar(select(func.max(SearchChange.id))) or 0
         ids = list(db.session.scalars(select(Service.id).order_by(Service.id)))
         fresh = self.path.with_name(self.path.name + ".rebuild")
@@ -226,7 +236,7 @@ class SearchIndex:
                     progress(min(start + batch, len(ids)), len(ids))
 
         try:
-            count = build_index(fresh, make_schema(), batches(), procs=procs)
+            count = build_index(fresh, make_schema(self.synonyms), batches(), procs=procs)
         except BaseException:
             shutil.rmtree(fresh, ignore_errors=True)
             raise
@@ -274,6 +284,28 @@ class SearchIndex:
     def documents_of(self, service_id: str) -> list[dict]:
         with self.ix.searcher() as searcher:
             return [dict(hit) for hit in searcher.search(Term("service_id", service_id), limit=None)]
+
+
+@contextmanager
+def _file_lock(path: Path, timeout: float | None) -> Iterator[None]:
+    """An exclusive lock on ``path`` across processes; ``timeout=None`` waits as long as it takes.
+
+    Raises ``LockError`` when another process holds it for longer than ``timeout`` seconds.
+    """
+    with open(path, "a+") as handle:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise LockError(f"{path} is held by another process") from None
+                time.sleep(0.02)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def load_services(service_ids: Iterable[str]) -> list[Service]:
@@ -338,8 +370,9 @@ def _unseen_ids(latest: int) -> dict[int, float]:
     return {i: now for i in range(low, latest) if i not in present}
 
 
-def get_index(app=None) -> SearchIndex:
-    """This process's index for the app's SEARCH_INDEX_DIR (opened once per thread)."""
+def get_index(app=None, rebuild_stale: bool = True) -> SearchIndex:
+    """This process's index for the app's SEARCH_INDEX_DIR (opened once per thread); one built with
+    another schema or other synonyms is rebuilt first, unless ``rebuild_stale`` is False."""
     from flask import current_app
 
     app = app or current_app
@@ -348,10 +381,11 @@ def get_index(app=None) -> SearchIndex:
     if cache is None:
         cache = _local.indexes = {}
     if path not in cache:
-        search_index = SearchIndex(path, lock_timeout=app.config.get("SEARCH_LOCK_TIMEOUT", 2.0))
-        if search_index.needs_rebuild:
-            log.warning("search index at %s has an old schema; rebuilding it from the database", path)
-            search_index.rebuild()
+        timeout = app.config.get("SEARCH_LOCK_TIMEOUT", 2.0)
+        search_index = SearchIndex(path, lock_timeout=timeout, synonyms=seed_synonyms(app.config["SEED_DIR"]))
+        if search_index.needs_rebuild and rebuild_stale:
+            log.warning("search index at %s has an old schema or other synonyms; rebuilding it from the database", path)
+            search_index.rebuild(only_if_stale=True)
         cache[path] = search_index
     return cache[path]
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -19,7 +17,7 @@ from directory.search.eligibility import EligibilityCheck
 from directory.search.engine import ParamError, SearchParams, SearchResult, parse_params, run_search
 from directory.search.index import get_index, try_catch_up
 from directory.search.models import SearchChange
-from directory.search.synonyms import Synonyms
+from directory.search.synonyms import Synonyms, seed_synonyms
 
 LANGUAGE_CODES = {code for code, _ in LANGUAGE_CHOICES}
 
@@ -28,13 +26,8 @@ def category_codes() -> set[str]:
     return set(db.session.scalars(select(TaxonomyTerm.code)))
 
 
-@lru_cache(maxsize=4)
-def _synonyms(path: str) -> Synonyms | None:
-    return Synonyms.load(path) if Path(path).exists() else None
-
-
 def synonyms() -> Synonyms | None:
-    return _synonyms(str(Path(current_app.config["SEED_DIR"]) / "synonyms.yaml"))
+    return seed_synonyms(current_app.config["SEED_DIR"])
 
 
 def read_params(args: Mapping[str, str]) -> SearchParams:

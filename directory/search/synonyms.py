@@ -1,4 +1,9 @@
-"""Bilingual query-time synonyms, kept as data in ``seed_data/synonyms.yaml``.
+"""Bilingual synonyms, kept as data in ``seed_data/synonyms.yaml``.
+
+The index marks each text field with the groups it matches (:class:`SynonymMarkFilter`), and a query
+word asks for the marks of its groups (:meth:`Synonyms.marks`): one term per group instead of a union
+of every member. The index records the groups it was built with (``fingerprint``) and is rebuilt when
+the file changes.
 
 Every group member is run through :func:`~directory.search.analysis.text_analyzer` in query mode, so a
 member is stored as the terms the index holds (English stemmed and lowercased, Chinese segmented).
@@ -17,17 +22,22 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
 
-from directory.search.analysis import text_analyzer
+from directory.search.analysis import SYNONYM_MARK, SynonymTable, text_analyzer
 
-__all__ = ["DEFAULT_SYNONYMS_PATH", "Synonyms"]
+__all__ = ["DEFAULT_SYNONYMS_PATH", "Synonyms", "seed_synonyms"]
 
 DEFAULT_SYNONYMS_PATH = Path(__file__).resolve().parents[2] / "seed_data" / "synonyms.yaml"
+
+
+def _digest(text: str, size: int) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=size // 2).hexdigest()
 
 
 def _normalize(term: str) -> str:
@@ -61,6 +71,16 @@ class Synonyms:
         #: Analyzed forms of each group's members, in file order.
         self.groups: tuple[frozenset[str], ...] = tuple(forms_by_group)
         self._index = {key: tuple(sorted(gids)) for key, gids in index.items()}
+        # A group's mark is named after its members, so a group that did not change keeps its mark.
+        self._marks = tuple(SYNONYM_MARK + _digest("\n".join(sorted(forms)), 12) for forms in forms_by_group)
+        #: ``((mark, (member words, …)), …)`` for the index's SynonymMarkFilter.
+        self.table: SynonymTable = tuple(
+            (mark, tuple(sorted(tuple(form.split()) for form in forms)))
+            for mark, forms in sorted(set(zip(self._marks, self.groups, strict=True)))
+            if forms
+        )
+        #: Names these groups: an index built with other groups must be rebuilt.
+        self.fingerprint = _digest(repr(self.table), 16)
 
     def _analyze(self, text: str) -> str:
         return " ".join(t.text for t in self._analyzer(text, mode="query"))
@@ -87,6 +107,16 @@ class Synonyms:
         with cls._cache_lock:
             cls._cache.clear()
 
+    def _group_ids(self, term: str) -> set[int]:
+        key = _normalize(term)
+        if not key:
+            return set()
+        gids = set(self._index.get(key, ()))
+        analyzed = self._analyze(term)
+        if analyzed and analyzed != key:
+            gids.update(self._index.get(analyzed, ()))
+        return gids
+
     def expand(self, term: str) -> set[str]:
         """All analyzed forms of the members of every group ``term`` belongs to.
 
@@ -96,19 +126,24 @@ class Synonyms:
         The result includes the term's own form when it is in a group; a term in no group gives
         ``{term}`` (lowercased, whitespace-normalized), so the result is never empty for a non-empty term.
         """
-        key = _normalize(term)
-        if not key:
-            return set()
-        gids = set(self._index.get(key, ()))
-        analyzed = self._analyze(term)
-        if analyzed and analyzed != key:
-            gids.update(self._index.get(analyzed, ()))
+        gids = self._group_ids(term)
         if not gids:
-            return {key}
+            key = _normalize(term)
+            return {key} if key else set()
         result: set[str] = set()
         for gid in sorted(gids):
             result |= self.groups[gid]
         return result
 
+    def marks(self, term: str) -> tuple[str, ...]:
+        """The index marks of the groups ``term`` belongs to (none for a term in no group)."""
+        return tuple(sorted({self._marks[gid] for gid in self._group_ids(term) if self.groups[gid]}))
+
     def __len__(self) -> int:
         return len(self.groups)
+
+
+def seed_synonyms(seed_dir: str | Path) -> Synonyms | None:
+    """The groups in ``seed_dir``/synonyms.yaml, or None when there is no such file."""
+    path = Path(seed_dir) / "synonyms.yaml"
+    return Synonyms.load(path) if path.exists() else None
