@@ -137,6 +137,9 @@ def reindex_command() -> None:
         def progress(done: int, total: int) -> None:
             bar.length = total
             bar.update(done - bar.pos)
+            if done == total:  # the index's segments are written after the last service is read
+                bar.label = "Writing the index"
+                bar.render_progress()
 
         count = index.rebuild(progress=progress)
     click.echo(f"Indexed {count} document(s) in {index.path}.")
