@@ -327,3 +327,19 @@ def test_near_a_place_name_matches_rank_before_mentions(seeded_client):
     flags = [is_methadone(item) for item in data["contents"]]
     assert any(flags) and not all(flags)  # clinics, and services that only mention methadone
     assert flags == sorted(flags, reverse=True)  # every clinic before every mention
+
+
+def test_search_on_an_empty_catalog_finds_nothing_without_error(client):
+    """A new installation has no services yet: its index has no segment at all."""
+    for query in ({"q": "美沙酮"}, {"near": "越秀区"}, {"q": "戒毒", "near": "越秀区"}, {}):
+        response = client.get("/api/v1/search", query_string=query)
+        assert response.status_code == 200 and response.get_json()["total_items"] == 0, query
+        assert client.get("/search", query_string=query).status_code == 200
+
+
+def test_a_synonym_ranks_what_is_most_about_it_first(seeded_client):
+    """'rehab' is not in these listings' text: its group (戒毒, detox …) is. Near a place, ranked by
+    relevance, the services about drug rehabilitation come before those that mention it once."""
+    data = api(seeded_client, q="rehab", near="越秀区", radius_km=5, sort="relevance")
+    assert data["total_items"] > 8
+    assert all("戒毒" in item["name"] for item in data["contents"][:4]), [i["name"] for i in data["contents"][:4]]

@@ -228,6 +228,9 @@ def test_a_synonym_group_is_one_mark_in_the_index(tmp_path: Path):
         assert ids("法律援助") == {"legal"}
         assert ids("care") == {"words", "half"}  # a member's single word is not the group
         assert not [t for t in text_analyzer()("Daycare for toddlers") if t.text.startswith("\ue000")]
+        tokens = text_analyzer(syn.table)("托育 daycare 托育 child care")
+        marks = [t.text for t in tokens if t.text.startswith("\ue000")]
+        assert marks == list(syn.marks("托育")) * 4  # as often as its members occur, to rank by
         title = searcher.search(text_query("daycare", syn, "title"), limit=None)
         assert title[0]["doc_id"] == "en"  # the word itself ranks above a synonym
 

@@ -333,7 +333,7 @@ class SynonymMarkFilter(Filter):
         if not self.groups:
             yield from tokens
             return
-        seen: set[str] = set()
+        counts: dict[str, int] = {}
         token = None
         for token in tokens:
             if token.mode == "query":
@@ -341,22 +341,24 @@ class SynonymMarkFilter(Filter):
                 yield from tokens
                 return
             if not token.stopped:
-                seen.add(token.text)
+                counts[token.text] = counts.get(token.text, 0) + 1
             yield token
         if token is None:
             return
+        # A mark occurs as often as its members do, so a text that is more about the group scores
+        # higher, as it did when a search added up every member's score.
+        frequency: dict[str, int] = {}
         by_word = self._members_by_word()
-        marks = {
-            mark
-            for word in seen
-            for mark, words in by_word.get(word, ())
-            if len(words) == 1 or all(w in seen for w in words[1:])
-        }
-        for mark in sorted(marks):
-            token.text = mark
-            token.stopped = False
-            token.boost = 1.0
-            yield token
+        for word in counts:
+            for mark, words in by_word.get(word, ()):
+                if all(w in counts for w in words[1:]):
+                    frequency[mark] = frequency.get(mark, 0) + min(counts[w] for w in words)
+        for mark in sorted(frequency):
+            for _ in range(frequency[mark]):
+                token.text = mark
+                token.stopped = False
+                token.boost = 1.0
+                yield token
 
 
 def text_analyzer(synonym_groups: SynonymTable = ()) -> CompositeAnalyzer:

@@ -36,7 +36,7 @@ from directory.search.spatial import forget_segments_except, leaves, segment_key
 from directory.search.synonyms import Synonyms, seed_synonyms
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 CURSOR_FILE = "lianjie-cursor.json"
 GAP_TTL_SECONDS = 600.0  # longer than any transaction that writes the outbox
 GAP_WINDOW = 10_000  # how far below the newest applied id a missing id is still waited for

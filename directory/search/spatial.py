@@ -202,12 +202,11 @@ def forget_segments_except(keys: set[str]) -> None:
 
 
 def leaves(searcher) -> Iterator[tuple[object, int]]:
-    """(segment reader, offset of its first document) for each segment of the searcher."""
+    """(segment reader, offset of its first document) for each segment of the searcher that holds
+    documents (an index with none has an empty reader and no segment)."""
     reader = searcher.reader()
-    if reader.is_atomic():
-        yield reader, 0
-    else:
-        yield from reader.leaf_readers()
+    leaf_readers = [(reader, 0)] if reader.is_atomic() else reader.leaf_readers()
+    yield from ((leaf, offset) for leaf, offset in leaf_readers if leaf.doc_count_all())
 
 
 class DocSet(Query):
