@@ -243,3 +243,25 @@ def test_an_index_built_with_other_synonyms_must_be_rebuilt(tmp_path: Path):
     assert not SearchIndex(tmp_path, synonyms=Synonyms([["托育", "daycare"]])).needs_rebuild  # same groups
     assert SearchIndex(tmp_path, synonyms=Synonyms([["托育", "daycare", "nursery"]])).needs_rebuild
     assert SearchIndex(tmp_path, synonyms=None).needs_rebuild
+
+
+def test_catching_up_never_makes_a_stale_index_current(seeded_app):
+    """Only a rebuild records new synonyms: an index that applied changes with other groups than it
+    was built with is still stale."""
+    from sqlalchemy import select
+
+    from directory.catalog.models import Service
+    from directory.extensions import db
+    from directory.search.index import SearchIndex
+
+    other = Synonyms([["托育", "daycare", "nursery"]])
+    with seeded_app.app_context():
+        stale = SearchIndex(seeded_app.config["SEARCH_INDEX_DIR"], synonyms=other)
+        assert stale.needs_rebuild
+        service = db.session.scalars(select(Service).where(Service.status == "active").limit(1)).one()
+        service.name += "（改）"
+        db.session.commit()
+        assert stale.catch_up() == 1
+        assert SearchIndex(seeded_app.config["SEARCH_INDEX_DIR"], synonyms=other).needs_rebuild
+        stale.rebuild()
+        assert not SearchIndex(seeded_app.config["SEARCH_INDEX_DIR"], synonyms=other).needs_rebuild

@@ -100,7 +100,7 @@ class SearchIndex:
         self.path.mkdir(parents=True, exist_ok=True)
         if not index.exists_in(self.path):
             index.create_in(self.path, make_schema(synonyms))
-            self._write_cursor(0)
+            self._write_cursor(0, built=True)
         self.ix = index.open_dir(self.path)
         self._searchers = threading.local()
 
@@ -140,12 +140,15 @@ class SearchIndex:
         except (AttributeError, TypeError, ValueError):
             return {}
 
-    def _write_cursor(self, applied: int, gaps: dict[int, float] | None = None) -> None:
+    def _write_cursor(self, applied: int, gaps: dict[int, float] | None = None, built: bool = False) -> None:
+        """Save the cursor. What the index was built with (schema, synonyms) is recorded when it is
+        created or rebuilt (``built``), and otherwise kept: catching up never makes a stale index current."""
         tmp = self.path / (CURSOR_FILE + ".tmp")
+        previous = {} if built else self._state()
         state = {
             "applied": applied,
-            "schema": SCHEMA_VERSION,
-            "synonyms": self._synonyms_fingerprint(),
+            "schema": SCHEMA_VERSION if built else previous.get("schema"),
+            "synonyms": self._synonyms_fingerprint() if built else previous.get("synonyms"),
             "gaps": {str(k): v for k, v in (gaps or {}).items()},
         }
         tmp.write_text(json.dumps(state))
@@ -245,7 +248,7 @@ class SearchIndex:
         with self.sync_lock(timeout=max(self.lock_timeout, 30)):
             os.replace(self.path, old)
             os.replace(fresh, self.path)
-            self._write_cursor(latest, _unseen_ids(latest))
+            self._write_cursor(latest, _unseen_ids(latest), built=True)
             self.ix = index.open_dir(self.path)
         shutil.rmtree(old, ignore_errors=True)
         return count
