@@ -81,16 +81,9 @@ def _just_before(revision: str, tmp_path, postgres) -> Iterator[str]:
     drop_database(uri, postgres)
 
 
-def _insert_catalog(conn, now) -> None:
-    """An organization with one location and one service (ids org-1, loc-1, svc-1)."""
-    _insert(
-        conn, "organization", id="org-1", name="机构", description="", is_demo=False, created_at=now, updated_at=now
-    )
-    _insert(
-        conn,
-        "location",
-        id="loc-1",
-        organization_id="org-1",
+def _location(**fields) -> dict:
+    """A location row: a physical place in 天河区, Guangzhou, unless ``fields`` say otherwise."""
+    row = dict(
         location_type="physical",
         name="站点",
         district="天河区",
@@ -101,6 +94,15 @@ def _insert_catalog(conn, now) -> None:
         is_demo=False,
         version=1,
     )
+    return {**row, **fields}
+
+
+def _insert_catalog(conn, now) -> None:
+    """An organization with one location and one service (ids org-1, loc-1, svc-1)."""
+    _insert(
+        conn, "organization", id="org-1", name="机构", description="", is_demo=False, created_at=now, updated_at=now
+    )
+    _insert(conn, "location", **_location(id="loc-1", organization_id="org-1"))
     _insert(
         conn,
         "service",
@@ -138,20 +140,7 @@ def test_hsds_leftovers_migration_keeps_the_hours_and_downgrades_with_care(tmp_p
             row = conn.execute(text('SELECT freq, "interval", wkst, bymonthday, dtstart, byday FROM schedule')).one()
             assert tuple(row) == ("WEEKLY", 1, "MO", None, None, "MO,TU")
             assert conn.execute(text("SELECT organization_id FROM location")).scalar() == "org-1"
-            _insert(
-                conn,
-                "location",
-                id="loc-2",
-                location_type="physical",
-                name="市民中心",
-                district="越秀区",
-                city="广州市",
-                state_province="广东省",
-                country="CN",
-                active=True,
-                is_demo=False,
-                version=1,
-            )
+            _insert(conn, "location", **_location(id="loc-2", name="市民中心", district="越秀区"))  # no organization
             _insert(
                 conn,
                 "change_record",

@@ -5,10 +5,13 @@ from __future__ import annotations
 import random
 
 import pytest
+from sqlalchemy import select
 from whoosh import index
 from whoosh.filedb.filestore import RamStorage
 from whoosh.writing import PostingPool
 
+from directory.catalog.models import Service
+from directory.extensions import db
 from directory.search.build import IndexBuildError, TermPostingPool, build_index
 from directory.search.documents import service_documents
 from directory.search.index import load_services, make_schema
@@ -17,12 +20,8 @@ FIELDS = ("all", "title", "pinyin", "spell", "taxonomy", "district", "languages"
 
 
 def demo_documents(app) -> list[dict]:
-    from sqlalchemy import select
-
-    from directory.catalog.models import Service
-
     with app.app_context():
-        ids = list(app.extensions["sqlalchemy"].session.scalars(select(Service.id).order_by(Service.id)))
+        ids = list(db.session.scalars(select(Service.id).order_by(Service.id)))
         return [doc for service in load_services(ids) for doc in service_documents(service)]
 
 

@@ -309,16 +309,10 @@ class SynonymMarkFilter(Filter):
 
     def __init__(self, groups: SynonymTable = ()) -> None:
         self.groups = groups
-
-    def _members_by_word(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
-        cached = self.__dict__.get("_by_word")
-        if cached is None:
-            cached = {}
-            for mark, members in self.groups:
-                for words in members:
-                    cached.setdefault(words[0], []).append((mark, words))
-            self.__dict__["_by_word"] = cached
-        return cached
+        self._by_word: dict[str, list[tuple[str, tuple[str, ...]]]] = {}  # first word -> (mark, member words)
+        for mark, members in groups:
+            for words in members:
+                self._by_word.setdefault(words[0], []).append((mark, words))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SynonymMarkFilter) and self.groups == other.groups
@@ -327,7 +321,10 @@ class SynonymMarkFilter(Filter):
         return hash(self.groups)
 
     def __getstate__(self) -> dict:
-        return {"groups": self.groups}  # the word lookup is rebuilt after unpickling
+        return {"groups": self.groups}  # pickled with the schema; the lookup is rebuilt when loaded
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["groups"])
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         if not self.groups:
@@ -348,9 +345,8 @@ class SynonymMarkFilter(Filter):
         # A mark occurs as often as its members do, so a text that is more about the group scores
         # higher, as it did when a search added up every member's score.
         frequency: dict[str, int] = {}
-        by_word = self._members_by_word()
         for word in counts:
-            for mark, words in by_word.get(word, ()):
+            for mark, words in self._by_word.get(word, ()):
                 if all(w in counts for w in words[1:]):
                     frequency[mark] = frequency.get(mark, 0) + min(counts[w] for w in words)
         for mark in sorted(frequency):
