@@ -34,7 +34,10 @@ def register_cli(app: Flask) -> None:
 @click.command("seed")
 @click.option("--no-users", is_flag=True, help="Load only the catalog, not the demo users and clients.")
 def seed_command(no_users: bool) -> None:
-    """Load the demo catalog (and demo users and clients) from seed_data/. Safe to run again: same rows."""
+    """Load the demo catalog (and demo users and clients) from seed_data/. Safe to run again: same rows.
+
+    An empty database is created first (the migrations, as `flask db upgrade` runs them)."""
+    _ensure_schema()
     seed_dir = Path(current_app.config["SEED_DIR"])
     click.echo(f"Loading demo data from {seed_dir} …")
     report = load_seed(seed_dir, progress=lambda name: click.echo(f"  {name}"))
@@ -64,6 +67,22 @@ def seed_command(no_users: bool) -> None:
         click.echo("Demo logins (also in instance/demo-logins.txt):")
         for line in logins:
             click.echo(f"  {line}")
+
+
+def _ensure_schema() -> None:
+    """Create the tables of an empty database; refuse one that is behind or ahead of the code."""
+    from flask_migrate import upgrade
+
+    from directory.schema import schema_problem, schema_state
+
+    state = schema_state()
+    if state.empty:
+        click.echo("The database is empty: creating its tables (flask db upgrade) …")
+        upgrade()
+        return
+    problem = schema_problem(state)
+    if problem:
+        raise click.ClickException(problem)
 
 
 def seed_demo_users(path: Path, errors: list[str]) -> list[str]:

@@ -1,5 +1,5 @@
-"""The HSDS 3.0 reference (../shared/reference/hsds-3.0 beside the repository) for the HSDS tests:
-its JSON schemas as jsonschema validators, its examples, its datapackage."""
+"""The HSDS 3.0 reference (tests/reference/hsds-3.0, vendored with its licence and source) for the HSDS
+tests: its JSON schemas as jsonschema validators, its examples, its datapackage."""
 
 from __future__ import annotations
 
@@ -30,8 +30,7 @@ from directory.catalog.models import (
 )
 from directory.extensions import db
 
-ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT / ".." / "shared" / "reference" / "hsds-3.0"
+REFERENCE = Path(__file__).resolve().parent / "reference" / "hsds-3.0"
 SCHEMAS = REFERENCE / "schema"
 EXAMPLES = REFERENCE / "examples"
 

@@ -200,3 +200,40 @@ def test_bad_records_are_reported_and_the_rest_loads(app, tmp_path):
     names = set(db.session.scalars(select(Service.name)))
     assert names == {"正常服务"}
     assert db.session.scalar(select(func.count()).select_from(Organization)) == 2  # good + bad-location org
+
+
+def _bare_app(tmp_path, template=None):
+    """An app on a database that no migration has touched (or a copy of ``template``)."""
+    from directory import create_app
+    from tests.conftest import _postgres, make_config, new_database
+
+    return create_app(make_config(tmp_path, new_database(tmp_path, _postgres(), template)))
+
+
+def test_seed_on_an_empty_database_creates_the_tables_first(tmp_path):
+    app = _bare_app(tmp_path)
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["seed", "--no-users"])
+        assert result.exit_code == 0, result.output
+        assert "creating its tables" in result.output
+        assert db.session.scalar(select(func.count()).select_from(Service)) > 200
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_seed_on_an_old_database_says_to_upgrade(tmp_path, migrated_db):
+    from flask_migrate import stamp
+
+    from directory.schema import schema_state
+
+    app = _bare_app(tmp_path, migrated_db)
+    with app.app_context():
+        state = schema_state()
+        assert state.up_to_date
+        stamp(revision="15867853b0e7")  # the first migration: the database looks behind the code
+        result = app.test_cli_runner().invoke(args=["seed"])
+        assert result.exit_code != 0
+        assert "flask db upgrade" in result.output
+        assert isinstance(result.exception, SystemExit)  # a clear message, not a traceback
+        db.session.remove()
+        db.engine.dispose()
