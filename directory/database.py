@@ -1,31 +1,34 @@
-"""SQLite settings for several app workers at once; nothing to do on PostgreSQL.
+"""Transactions for several app workers at once: read without locking, hold the write lock only to write.
+
+SQLite (nothing to do on PostgreSQL, whose row locks and read-committed snapshots already give this):
 
 - WAL journal: readers never wait for the writer.
 - busy_timeout: a writer waits for the write lock instead of failing at once with "database is locked".
 - Transactions begin explicitly (the pysqlite driver's own implicit BEGIN is switched off, the recipe in
-  SQLAlchemy's SQLite dialect docs), and a request that may write begins with ``BEGIN IMMEDIATE``: it
-  takes the write lock before reading, so it never reads a snapshot that another worker's commit has made
-  stale — the case SQLite cannot wait out and reports as "database is locked" at once.
+  SQLAlchemy's SQLite dialect docs) and begin *deferred*: a request reads from a snapshot and takes no
+  lock, however long it reads or renders.
+- The first write of a transaction ends the read snapshot and begins again with ``BEGIN IMMEDIATE``
+  (``_take_write_lock``), which waits its turn for the write lock. A deferred transaction that has read
+  cannot wait: when another worker committed since its snapshot, SQLite refuses the upgrade at once with
+  "database is locked", whatever the busy timeout. So what a request writes goes to the database in one
+  short transaction, from its first write to its commit, and the lock is held for that alone.
+- A service that decides what to write from what it reads (the next attempt number, a status derived
+  from the attempts) calls ``begin_write()`` first: its reads then happen inside the write transaction,
+  where no other writer can change them. On PostgreSQL it takes row locks instead (``FOR UPDATE``).
 """
 
 from __future__ import annotations
 
+import contextvars
 import sqlite3
 
-from flask import has_request_context, request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 BUSY_TIMEOUT_MS = 15_000
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Blueprints whose pages write even on GET (the audit log of client records).
-AUDITED_BLUEPRINTS = frozenset({"referrals"})
-
-
-def _request_may_write() -> bool:
-    if not has_request_context():
-        return False
-    return request.method not in SAFE_METHODS or request.blueprint in AUDITED_BLUEPRINTS
+WRITE_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "SAVEPOINT"})
+_WRITING = "lianjie_write_lock"  # Connection.info key: this transaction holds the write lock
+_immediate_next: contextvars.ContextVar[bool] = contextvars.ContextVar("lianjie_immediate_next", default=False)
 
 
 def _on_connect(dbapi_connection, connection_record) -> None:
@@ -37,12 +40,78 @@ def _on_connect(dbapi_connection, connection_record) -> None:
         cursor.close()
 
 
-def _on_begin(connection) -> None:
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _request_may_write() else "BEGIN")
+def _on_begin(connection: Connection) -> None:
+    if connection.dialect.name != "sqlite":
+        return
+    immediate = _immediate_next.get()
+    if immediate:
+        _immediate_next.set(False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    connection.info[_WRITING] = immediate
+
+
+def _is_write(statement: str, context) -> bool:
+    if context is not None and (context.isinsert or context.isupdate or context.isdelete):
+        return True
+    verb = statement.lstrip()[:9].split(None, 1)
+    return bool(verb) and verb[0].upper() in WRITE_VERBS
+
+
+def _take_write_lock(connection: Connection, cursor, statement, parameters, context, executemany) -> None:
+    """Before the first write of a deferred SQLite transaction: end the snapshot, begin IMMEDIATE."""
+    if connection.dialect.name != "sqlite" or connection.info.get(_WRITING, True):
+        return
+    if not _is_write(statement, context):
+        return
+    connection.info[_WRITING] = True
+    dbapi_connection = cursor.connection
+    try:
+        dbapi_connection.execute("COMMIT")  # nothing was written yet: this only ends the read snapshot
+    except sqlite3.OperationalError:
+        return  # a read still in progress keeps the snapshot open: upgrade in place, as SQLite would
+    dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+def begin_write() -> None:
+    """Read what follows under the write lock: for a service whose writes depend on what it reads.
+
+    Ends the request's read snapshot and begins the write transaction at once (pending changes are
+    flushed instead, which takes the lock the same way); objects loaded before are expired and read
+    again inside it.
+    """
+    from directory.extensions import db
+
+    session = db.session()  # the request's Session itself (the scoped proxy lacks in_transaction)
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if session.in_transaction():
+        connection = session.connection()
+        if connection.info.get(_WRITING):
+            return
+        if session.new or session.dirty or session.deleted:
+            session.flush()  # the first write takes the lock (_take_write_lock); what follows reads under it
+            return
+        session.commit()  # a read-only transaction: ends the snapshot, expires what was loaded
+    _immediate_next.set(True)
+    try:
+        session.connection()  # begins now, with BEGIN IMMEDIATE (_on_begin): waits its turn for the lock
+    finally:
+        _immediate_next.set(False)
+
+
+def lock_for_write(*objects) -> None:
+    """``begin_write()``, then read ``objects`` again under the lock (PostgreSQL: ``SELECT … FOR UPDATE``),
+    so that two requests changing the same record take turns and each sees the other's change."""
+    from directory.extensions import db
+
+    db.session.flush()  # a refresh would drop changes not yet flushed
+    begin_write()
+    for obj in objects:
+        db.session.refresh(obj, with_for_update=True)
 
 
 def install_sqlite_settings() -> None:
     if not event.contains(Engine, "connect", _on_connect):
         event.listen(Engine, "connect", _on_connect)
         event.listen(Engine, "begin", _on_begin)
+        event.listen(Engine, "before_cursor_execute", _take_write_lock)

@@ -3,6 +3,11 @@
 Every view and change of a client record, and every refused attempt to reach one, writes a row. The app
 has no code path that changes or deletes a row: the ORM guard in ``directory.referrals.guards`` refuses
 it, and database triggers (created in the migration) refuse it below the ORM too.
+
+Rows wait beside the session until it commits (``_write_pending``), and go into the database in that
+commit, with the changes they describe: a page that reads a client record for a while and then commits
+its audit row holds the database's write lock only for that insert, not while it reads and renders
+(``directory.database``). A rollback drops the rows waiting, as it drops every other change.
 """
 
 from __future__ import annotations
@@ -12,13 +17,14 @@ from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import JSON, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Integer, String, event
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from directory.extensions import db
 from directory.models_base import UTCDateTime, utcnow
 
 ACTIONS = ("view", "create", "update", "print", "denied")
+_PENDING = "lianjie_pending_audit"  # Session.info key: audit rows to write at the next commit
 
 
 class AuditEvent(db.Model):
@@ -45,7 +51,7 @@ def audit(
     detail: dict[str, Any] | None = None,
     user=None,
 ) -> AuditEvent:
-    """Add an audit row to the session (the caller's transaction commits it)."""
+    """Record an audit row; the caller's transaction commits it (written at the commit, not before)."""
     user = user if user is not None else (current_user if has_request_context() else None)
     known = user is not None and getattr(user, "is_authenticated", False)
     event = AuditEvent(
@@ -62,8 +68,31 @@ def audit(
         event.ip = request.remote_addr
         event.method = request.method
         event.path = request.path[:300]
-    db.session.add(event)
+    db.session().info.setdefault(_PENDING, []).append(event)
     return event
+
+
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        session.add_all(pending)
+
+
+def _write_pending_in_flush(session: Session, flush_context, instances) -> None:
+    _write_pending(session)  # a flush that writes anyway holds the write lock already
+
+
+def _drop_pending(session: Session, previous_transaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING, None)
+
+
+def install_audit_writer() -> None:
+    """Write the waiting audit rows in each commit (a flush that runs anyway writes them too)."""
+    if not event.contains(Session, "before_commit", _write_pending):
+        event.listen(Session, "before_commit", _write_pending)
+        event.listen(Session, "before_flush", _write_pending_in_flush)
+        event.listen(Session, "after_soft_rollback", _drop_pending)
 
 
 def audit_denied(object_type: str, object_id: str | None, client_id: str | None = None) -> None:

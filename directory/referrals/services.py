@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from directory.accounts.audit import audit
 from directory.accounts.permissions import can_override_consent
 from directory.catalog.models import Location, Service, ServiceAtLocation, TaxonomyTerm
+from directory.database import lock_for_write
 from directory.eligibility.rules import INELIGIBLE, Verdict, evaluate
 from directory.extensions import db
 from directory.geo.geocoder import GeoResult, resolve_for_app
@@ -126,6 +127,7 @@ def add_need(client: Client, category: str, goal: str, user) -> Need:
 
 
 def close_need(need: Need, status: str, note: str | None, user) -> None:
+    lock_for_write(need)
     if need.status != "open":
         raise ReferralError({"status": _l("This need is already closed.")})
     problems = rules.need_closing_problems(status, note)
@@ -167,6 +169,7 @@ def record_consent(client: Client, values: Mapping[str, Any], user, today: date)
 
 
 def revoke_consent(consent: Consent, note: str | None, user) -> None:
+    lock_for_write(consent)
     if consent.revoked_at is not None:
         raise ReferralError({"form": _l("This consent was already revoked.")})
     consent.revoked_at = utcnow()
@@ -255,6 +258,8 @@ def create_referral(
 ) -> Referral:
     """Refer the client's need to a service: refused without consent (unless overridden by a role allowed
     to, with a reason), and confirmed with a reason when the client is ineligible."""
+    if need is not None:
+        lock_for_write(need)  # two referrals to one service for one need must not both pass the check
     check = check_referral(client, need, service, today)
     problems = dict(check.problems)
     if location is not None and location.id not in {sal.location_id for sal in service.service_at_locations}:
@@ -308,6 +313,7 @@ def create_referral(
 
 def record_attempt(referral: Referral, values: Mapping[str, Any], user, now: datetime | None = None) -> Attempt:
     """Append an attempt (or a correction of one) and refresh the referral's cached status."""
+    lock_for_write(referral)  # the number and the status follow from the attempts as they stand now
     now = now or utcnow()
     problems = rules.attempt_problems(values, now, ZoneInfo(current_app.config["TIMEZONE"]))
     corrects_id = values.get("corrects_id") or None
