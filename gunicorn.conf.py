@@ -1,7 +1,10 @@
 """gunicorn settings for production serving: `make serve`, or `gunicorn -c gunicorn.conf.py wsgi:app`.
 
-Each worker process opens the database and its own searcher on the shared index directory; index
-updates are applied by one process at a time (a file lock), from the search_change outbox in the database.
+The app is loaded once, in the master, and warmed there (dictionaries, gazetteer, templates, the index's
+place arrays: ``directory.warmup``) before the workers are forked, so a new or restarted worker answers
+its first search at once. Each worker opens its own database connections and its own searcher on the
+shared index directory; index updates are applied by one process at a time (a file lock), from the
+search_change outbox in the database.
 """
 
 import os
@@ -12,15 +15,31 @@ worker_class = "sync"
 threads = 1
 timeout = 60  # a request taking longer is stuck: the worker is restarted
 graceful_timeout = 30
-max_requests = 2000  # recycle workers now and then
+max_requests = 2000  # recycle workers now and then (they fork warm from the master)
 max_requests_jitter = 200
 accesslog = "-"
 errorlog = "-"
-preload_app = False  # each worker builds its own app: no database connection is shared across a fork
+preload_app = True
+
+
+def when_ready(server):
+    """In the master, after the app is loaded and before the first worker is forked."""
+    from directory.warmup import warm_up
+
+    try:
+        warm_up(server.app.wsgi())
+    except Exception:  # noqa: BLE001 (a failed warm-up must not stop the server; workers warm themselves)
+        server.log.exception("warm-up in the master failed")
+
+
+def post_fork(server, worker):
+    from directory.warmup import after_fork
+
+    after_fork(worker.app.wsgi())
 
 
 def post_worker_init(worker):
-    """Load the word dictionaries, the gazetteer and the index now, not during a caseworker's first search."""
+    """Open this worker's own connection and searcher now, not during a caseworker's first search."""
     app = worker.wsgi
     try:
         app.test_client().get("/search?q=医院&near=天河区")

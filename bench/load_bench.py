@@ -1,17 +1,29 @@
-"""Load and fault test: simulated caseworkers against gunicorn, then a killed worker and a held index lock.
+"""Load and fault test: simulated caseworkers against gunicorn, the code compared with an older commit.
 
     python -m bench.load_bench [--database sqlite|postgresql] [--users 50] [--seconds 120] [--workers 4]
+                               [--compare REV] [--rounds 3]
 
 On 127.0.0.1 only, bounded in time. For PostgreSQL set BENCH_POSTGRES_URL (a database the bench may use
-to create and drop its own database), e.g. postgresql+psycopg://lianjie:lianjie@127.0.0.1/lianjie.
+to create and drop its own databases), e.g. postgresql+psycopg://lianjie:lianjie@127.0.0.1/lianjie.
+
+Each caseworker logs in and loops over what a caseworker does: a search near a place, a search for a saved
+client (audited), the service page for that client (audited), the referral page (audited) and an attempt
+(a write). Agency staff press "still accurate" now and then (catalog writes the index must follow).
+
+With ``--compare REV`` the same load runs against REV too (a git worktree of it, in a temporary folder,
+with its own database prepared by its own code), in alternating phases of equal length (old, new, old,
+new …), so that both see the same machine; the figures are medians over each side's phases and the
+ratios new / old. Server CPU is read from /proc for gunicorn's master and workers.
 
 What it checks and prints (JSON in bench/results/load-<database>.json):
-- zero 5xx responses and zero "database is locked" in the server log;
+- zero 5xx responses and zero "database is locked" in the server logs;
 - every attempt the server acknowledged (302 after the POST) is in the database afterwards;
-- search latency p50/p95;
-- faults: at a third of the run a worker is killed with SIGKILL while writes are under way; at half the
-  run another process holds the search index's update lock for 10 s. The app must keep answering, and
-  afterwards the index must match the database (every service document present, nothing pending).
+- throughput (requests/s), search page latency p50/p95, cores used by the server;
+- SQL statements per request for the referral pages (they must not grow with rows shown);
+- cold start: the time from killing the only worker to the first search its replacement answers;
+- faults (new code only, in a phase of their own after the compared ones): a third into it a worker is
+  killed with SIGKILL while writes are under way; at half of it another process holds the search index's
+  update lock for 10 s. The app must keep answering, and afterwards the index must match the database.
 """
 
 from __future__ import annotations
@@ -36,8 +48,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
+
+from bench.calibration import calibration_s
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -45,6 +58,10 @@ PASSWORD = "load-test-password-2026"
 QUERIES = ["美沙酮", "医院", "低保", "就业", "心理咨询", "法律援助", "托育", "艾滋病检测", "meishatong", "shelter"]
 PLACES = ["天河", "越秀区", "北京路", "体育西路", "白云区", "海珠区", "番禺区", "23.13,113.32"]
 CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+WARM_SEARCH = "/search?q=%E5%8C%BB%E9%99%A2&near=%E5%A4%A9%E6%B2%B3%E5%8C%BA"  # 医院 near 天河区
+TICKS = os.sysconf("SC_CLK_TCK")
+TRANSLATIONS = "directory/translations"
+COMPARED = ("throughput_rps", "search_rps", "search_p50_ms", "search_p95_ms", "server_cores", "restart_median_s")
 
 
 def _free_port() -> int:
@@ -53,10 +70,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[max(0, int(len(ordered) * share + 0.5) - 1)], 1)
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
+
+
 @dataclass
 class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
     statuses: dict[int, int] = field(default_factory=dict)
+    by_kind: dict[str, int] = field(default_factory=dict)
     search_ms: list[float] = field(default_factory=list)
     search_done: list[tuple[float, int]] = field(default_factory=list)  # (monotonic time, status)
     acknowledged: list[str] = field(default_factory=list)
@@ -66,6 +95,7 @@ class Tally:
     def count(self, status: int, what: str) -> None:
         with self.lock:
             self.statuses[status] = self.statuses.get(status, 0) + 1
+            self.by_kind[what] = self.by_kind.get(what, 0) + 1
             if status >= 500:
                 self.server_errors.append(f"{status} {what}")
 
@@ -97,9 +127,14 @@ class Browser:
         return status, text
 
 
+# --- preparing a database (run inside the tree under test, by its own code) -----------------------------
+
+
 def _prepare(database_uri: str, tmp: Path, users: int) -> dict:
     """Migrate, seed the catalog, create the caseworkers, each with a client, a need and a referral."""
     sys.path.insert(0, str(ROOT))
+    from datetime import timedelta
+
     from flask_migrate import upgrade
 
     from directory import create_app
@@ -143,7 +178,8 @@ def _prepare(database_uri: str, tmp: Path, users: int) -> dict:
                 local_today(),
             )
             referral = services.create_referral(client, need, mmt, None, worker, local_today())
-            plan["caseworkers"].append({"username": worker.username, "referral": referral.id})
+            db.session.commit()
+            plan["caseworkers"].append({"username": worker.username, "referral": referral.id, "client": client.id})
         staff = db.session.scalars(
             db.select(Service).where(Service.status == "active").order_by(Service.name).limit(5)
         ).all()
@@ -152,38 +188,215 @@ def _prepare(database_uri: str, tmp: Path, users: int) -> dict:
             plan["agency"].append({"username": f"load-agency-{n}", "service": service.id})
         db.session.commit()
         get_index(app).rebuild()
+        plan["service"] = mmt.id
         db.session.remove()
         db.engine.dispose()
     return plan
 
 
-def _caseworker(base: str, who: dict, deadline: float, tally: Tally) -> None:
-    browser = Browser(base)
-    browser.request("/login")
-    status, _ = browser.request(
-        "/login", {"username": who["username"], "password": PASSWORD, "csrf_token": browser.token}
+def _prepare_in(tree: Path, database_uri: str, tmp: Path, users: int) -> dict:
+    """``_prepare`` run by the code of ``tree`` (this checkout or an older commit's worktree)."""
+    code = (
+        "import json, sys; from pathlib import Path; from bench.load_bench import _prepare\n"
+        f"print('PLAN ' + json.dumps(_prepare({database_uri!r}, Path({str(tmp)!r}), {users})))\n"
     )
-    if status != 302:
-        tally.count(status, "login")
-        return
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tree, capture_output=True, text=True, check=True, env=_clean_env()
+    ).stdout
+    plan = json.loads(next(line[5:] for line in out.splitlines() if line.startswith("PLAN ")))
+    if any("client" not in who for who in plan["caseworkers"]):  # an older bench did not record the clients
+        clients = _referral_clients(database_uri, [who["referral"] for who in plan["caseworkers"]])
+        for who in plan["caseworkers"]:
+            who["client"] = clients[who["referral"]]
+    if "service" not in plan:
+        from directory.models_base import id_from_key
+
+        plan["service"] = id_from_key("service", "m-brain-hospital-mmt")
+    return plan
+
+
+def _referral_clients(database_uri: str, referral_ids: list[str]) -> dict[str, str]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_uri)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, client_id FROM referral")).all()
+    engine.dispose()
+    return {row.id: row.client_id for row in rows if row.id in set(referral_ids)}
+
+
+def _clean_env() -> dict:
+    return {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SEARCH_INDEX_DIR", "FLASK_APP"}}
+
+
+def statement_counts(database_uri: str, tmp: Path, plan: dict) -> dict[str, dict[str, int]]:
+    """SQL statements per request for the referral pages, before and after ten more attempts on the
+    referral: a page whose count grows with the rows it shows reads them one by one (N+1)."""
+    from sqlalchemy import event
+
+    from directory import create_app
+    from directory.extensions import db
+
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(tmp / "instance"),
+            "SQLALCHEMY_DATABASE_URI": database_uri,
+            "SEARCH_INDEX_DIR": str(tmp / "index"),
+            "SECRET_KEY": "load-bench",
+            "WTF_CSRF_ENABLED": False,
+            "LOGIN_RATE_LIMIT": "100000 per minute",
+        }
+    )
+    who = plan["caseworkers"][-1]
+    client = app.test_client()
+    client.post("/login", data={"username": who["username"], "password": PASSWORD})
+    counted = {"n": 0}
+
+    def count(*args) -> None:
+        counted["n"] += 1
+
+    pages = {
+        "referral page": f"/referrals/{who['referral']}",
+        "client page": f"/clients/{who['client']}",
+        "search for a client": f"/search?client={who['client']}&q=%E7%BE%8E%E6%B2%99%E9%85%AE",
+        "service page for a client": f"/services/{plan['service']}?client={who['client']}",
+        "follow-ups": "/followups",
+    }
+    attempt = {
+        "occurred_at": time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() + 8 * 3600)),
+        "channel": "phone",
+        "party": "provider",
+        "outcome": "no_answer",
+    }
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    result: dict[str, dict[str, int]] = {name: {} for name in [*pages, "attempt POST"]}
+    try:
+        for when in ("before", "after 10 more attempts"):
+            if when != "before":
+                for _ in range(10):
+                    client.post(f"/referrals/{who['referral']}/attempts", data=attempt)
+            for name, path in pages.items():
+                client.get(path)  # once to warm
+                counted["n"] = 0
+                status = client.get(path).status_code
+                result[name][when] = counted["n"] if status == 200 else -status
+            counted["n"] = 0
+            status = client.post(f"/referrals/{who['referral']}/attempts", data=attempt).status_code
+            result["attempt POST"][when] = counted["n"] if status == 302 else -status
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        with app.app_context():
+            db.engine.dispose()
+    return result
+
+
+# --- the server -------------------------------------------------------------------------------------------
+
+
+class Server:
+    """gunicorn serving ``tree`` on a free port, with its log, and the CPU time of its processes."""
+
+    def __init__(self, tree: Path, database_uri: str, tmp: Path, workers: int, name: str):
+        self.tree, self.tmp, self.name = tree, tmp, name
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **_clean_env(),
+            "DATABASE_URL": database_uri,
+            "SEARCH_INDEX_DIR": str(tmp / "index"),
+            "SECRET_KEY": "load-bench",
+            "LOGIN_RATE_LIMIT": "100000 per minute",
+            "BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": str(workers),
+        }
+        self.log_path = tmp / f"gunicorn-{name}.log"
+        self._cpu_seen: dict[int, float] = {}
+        self.cpu_total = 0.0
+
+    def start(self) -> Server:
+        self.log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop())
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=self.tree,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.wait_until_searching(timeout=300)
+        return self
+
+    def wait_until_searching(self, timeout: float) -> float:
+        """Seconds until a search page answers 200 (polled every 20 ms)."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                connection.request("GET", WARM_SEARCH)
+                if connection.getresponse().status == 200:
+                    return time.monotonic() - started
+            time.sleep(0.02)
+        raise RuntimeError(f"{self.name} server did not answer a search within {timeout} s")
+
+    def worker_pids(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False)
+        return [int(p) for p in out.stdout.split()]
+
+    def sample_cpu(self) -> float:
+        """Add the CPU seconds used by the master and workers since the last sample; return the total."""
+        for pid in [self.process.pid, *self.worker_pids()]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            used = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+            self.cpu_total += used - self._cpu_seen.get(pid, 0.0)
+            self._cpu_seen[pid] = used
+        return self.cpu_total
+
+    def stop(self) -> str:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+        return self.log_path.read_text(errors="replace")
+
+
+# --- the simulated users ------------------------------------------------------------------------------------
+
+
+def _login(browser: Browser, username: str) -> int:
+    browser.request("/login")
+    status, _ = browser.request("/login", {"username": username, "password": PASSWORD, "csrf_token": browser.token})
+    return status
+
+
+def _caseworker(browser: Browser, who: dict, service: str, stop: threading.Event, tally: Tally) -> None:
     n = 0
     rng = random.Random(who["username"])
-    while time.monotonic() < deadline:
+    while not stop.is_set():
         n += 1
         try:
             q = {"q": rng.choice(QUERIES), "near": rng.choice(PLACES)}
-            start = time.perf_counter()
+            started = time.perf_counter()
             status, _ = browser.request("/search?" + urllib.parse.urlencode(q))
-            elapsed = (time.perf_counter() - start) * 1000
+            elapsed = (time.perf_counter() - started) * 1000
             tally.count(status, "search")
             with tally.lock:
                 tally.search_done.append((time.monotonic(), status))
-            if status == 200:
-                with tally.lock:
+                if status == 200:
                     tally.search_ms.append(elapsed)
+            query = urllib.parse.urlencode({"client": who["client"], "q": rng.choice(QUERIES)})
+            status, _ = browser.request(f"/search?{query}")
+            tally.count(status, "client search")
+            status, _ = browser.request(f"/services/{service}?client={who['client']}")
+            tally.count(status, "client service page")
             status, _ = browser.request(f"/referrals/{who['referral']}")
             tally.count(status, "referral page")
-            note = f"load-{who['username']}-{n}"
+            note = f"load-{who['username']}-{n}-{time.monotonic_ns()}"
             form = {
                 "csrf_token": browser.token,
                 "occurred_at": time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() + 8 * 3600)),
@@ -206,12 +419,9 @@ def _caseworker(base: str, who: dict, deadline: float, tally: Tally) -> None:
             time.sleep(0.2)
 
 
-def _agency(base: str, who: dict, deadline: float, tally: Tally) -> None:
+def _agency(browser: Browser, who: dict, stop: threading.Event, tally: Tally) -> None:
     """Agency staff pressing "still accurate": catalog writes that the search index must follow."""
-    browser = Browser(base)
-    browser.request("/login")
-    browser.request("/login", {"username": who["username"], "password": PASSWORD, "csrf_token": browser.token})
-    while time.monotonic() < deadline:
+    while not stop.is_set():
         try:
             browser.request(f"/services/{who['service']}")
             status, _ = browser.request(f"/manage/services/{who['service']}/verify", {"csrf_token": browser.token})
@@ -219,10 +429,104 @@ def _agency(base: str, who: dict, deadline: float, tally: Tally) -> None:
         except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException):
             with tally.lock:
                 tally.connection_errors += 1
-        time.sleep(1.0)
+        stop.wait(1.0)
 
 
-def _hold_index_lock(env: dict, seconds: float) -> subprocess.Popen:
+def _logged_in(server: Server, plan: dict) -> tuple[list[Browser], list[Browser]]:
+    caseworkers, agency = [], []
+    for who in plan["caseworkers"]:
+        browser = Browser(server.base)
+        if _login(browser, who["username"]) != 302:
+            raise RuntimeError(f"{who['username']} could not log in to the {server.name} server")
+        caseworkers.append(browser)
+    for who in plan["agency"]:
+        browser = Browser(server.base)
+        _login(browser, who["username"])
+        agency.append(browser)
+    return caseworkers, agency
+
+
+def run_phase(server: Server, plan: dict, sessions, seconds: float, tally: Tally, faults: dict | None = None) -> dict:
+    """Every simulated user busy against ``server`` for ``seconds``; the phase's own figures."""
+    caseworkers, agency = sessions
+    phase = Tally()
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=_caseworker, args=(browser, who, plan["service"], stop, phase))
+        for browser, who in zip(caseworkers, plan["caseworkers"], strict=True)
+    ]
+    threads += [
+        threading.Thread(target=_agency, args=(browser, who, stop, phase))
+        for browser, who in zip(agency, plan["agency"], strict=True)
+    ]
+    cpu_before = server.sample_cpu()
+    own_before = time.process_time()
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    sampler_stop = threading.Event()
+
+    def sample() -> None:  # a worker killed mid-phase keeps the CPU it used up to its last sample
+        while not sampler_stop.wait(0.5):
+            server.sample_cpu()
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    if faults is not None:
+        _inject_faults(server, started, seconds, phase, faults)
+    stop.wait(max(0.0, started + seconds - time.monotonic()))
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=120)
+    elapsed = time.monotonic() - started
+    sampler_stop.set()
+    sampler.join()
+    cpu = server.sample_cpu() - cpu_before
+    own_cpu = time.process_time() - own_before
+    with tally.lock:
+        for status, n in phase.statuses.items():
+            tally.statuses[status] = tally.statuses.get(status, 0) + n
+        for kind, n in phase.by_kind.items():
+            tally.by_kind[kind] = tally.by_kind.get(kind, 0) + n
+        tally.search_ms += phase.search_ms
+        tally.acknowledged += phase.acknowledged
+        tally.server_errors += phase.server_errors
+        tally.connection_errors += phase.connection_errors
+    requests = sum(phase.statuses.values())
+    answered = sum(n for status, n in phase.statuses.items() if status < 500)
+    return {
+        "seconds": round(elapsed, 1),
+        "requests": requests,
+        "throughput_rps": round(answered / elapsed, 1),  # 5xx answers are not counted as served
+        "search_rps": round(phase.by_kind.get("search", 0) / elapsed, 1),
+        "search_p50_ms": _percentile(phase.search_ms, 0.5),
+        "search_p95_ms": _percentile(phase.search_ms, 0.95),
+        "server_cores": round(cpu / elapsed, 2),
+        "load_generator_cores": round(own_cpu / elapsed, 2),
+        "server_errors_5xx": len(phase.server_errors),
+    }
+
+
+def _inject_faults(server: Server, started: float, seconds: float, phase: Tally, faults: dict) -> None:
+    time.sleep(max(0.0, started + seconds / 3 - time.monotonic()))
+    victims = server.worker_pids()
+    if victims:
+        os.kill(victims[0], signal.SIGKILL)
+        faults["killed_worker_pid"] = victims[0]
+        print(f"killed worker {victims[0]} with SIGKILL", flush=True)
+    time.sleep(max(0.0, started + seconds / 2 - time.monotonic()))
+    holder = _hold_index_lock(server.tree, server.env, 10.0)
+    faults["index_lock_held"] = holder.stdout.readline().strip() == "held"
+    lock_start = time.monotonic()
+    holder.wait(timeout=30)
+    lock_end = time.monotonic()
+    during = [status for moment, status in list(phase.search_done) if lock_start <= moment <= lock_end]
+    faults["lock_held_s"] = round(lock_end - lock_start, 1)
+    faults["searches_while_lock_held"] = len(during)
+    faults["searches_ok_while_lock_held"] = sum(1 for status in during if status == 200)
+
+
+def _hold_index_lock(tree: Path, env: dict, seconds: float) -> subprocess.Popen:
     code = (
         "import time; from directory import create_app; from directory.search.index import get_index\n"
         "app = create_app()\n"
@@ -230,12 +534,24 @@ def _hold_index_lock(env: dict, seconds: float) -> subprocess.Popen:
         "    with get_index(app).sync_lock(timeout=30):\n"
         f"        print('held', flush=True); time.sleep({seconds})\n"
     )
-    return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=tree, stdout=subprocess.PIPE, text=True)
 
 
-def _worker_pids(master: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True, check=False).stdout
-    return [int(p) for p in out.split()]
+def restart_seconds(tree: Path, database_uri: str, tmp: Path, repeats: int = 3) -> list[float]:
+    """A one-worker server: kill its worker, time until the replacement answers a search."""
+    server = Server(tree, database_uri, tmp, 1, "restart").start()
+    times = []
+    try:
+        for _ in range(repeats):
+            (victim,) = server.worker_pids()
+            os.kill(victim, signal.SIGKILL)
+            times.append(round(server.wait_until_searching(timeout=120), 2))
+    finally:
+        server.stop()
+    return times
+
+
+# --- checks afterwards ---------------------------------------------------------------------------------------
 
 
 def _check(database_uri: str, tmp: Path, acknowledged: list[str]) -> dict:
@@ -279,123 +595,153 @@ def _check(database_uri: str, tmp: Path, acknowledged: list[str]) -> dict:
     return result
 
 
-def run(database: str, users: int, seconds: float, workers: int) -> dict:
-    tmp = Path(tempfile.mkdtemp(prefix="lianjie-load-"))
-    pg_admin = None
-    if database == "postgresql":
-        from sqlalchemy import create_engine, text
+# --- databases and trees --------------------------------------------------------------------------------------
+
+
+class Databases:
+    """A fresh database per side: a SQLite file in its folder, or a PostgreSQL database (dropped after)."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.admin = None
+        self.names: list[str] = []
+        if kind == "postgresql":
+            from sqlalchemy import create_engine
+
+            url = os.environ.get("BENCH_POSTGRES_URL")
+            if not url:
+                raise SystemExit("Set BENCH_POSTGRES_URL to run the load test on PostgreSQL.")
+            self.url = url
+            self.admin = create_engine(url, isolation_level="AUTOCOMMIT")
+
+    def new(self, tmp: Path, name: str) -> str:
+        if self.admin is None:
+            return f"sqlite:///{tmp / 'load.sqlite3'}"
+        from sqlalchemy import text
         from sqlalchemy.engine import make_url
 
-        admin_url = os.environ.get("BENCH_POSTGRES_URL")
-        if not admin_url:
-            raise SystemExit("Set BENCH_POSTGRES_URL to run the load test on PostgreSQL.")
-        name = f"lj_load_{os.getpid()}"
-        pg_admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with pg_admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        database_uri = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    else:
-        database_uri = f"sqlite:///{tmp / 'load.sqlite3'}"
-    print(f"preparing {database} database with {users} caseworkers …", flush=True)
-    plan = _prepare(database_uri, tmp, users)
+        database = f"lj_load_{os.getpid()}_{name}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{database}"'))
+        self.names.append(database)
+        return make_url(self.url).set(database=database).render_as_string(hide_password=False)
 
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_uri,
-        "SEARCH_INDEX_DIR": str(tmp / "index"),
-        "SECRET_KEY": "load-bench",
-        "LOGIN_RATE_LIMIT": "100000 per minute",
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": str(workers),
-    }
-    log_path = tmp / "gunicorn.log"
-    log = open(log_path, "w")  # noqa: SIM115 (closed below, after the server stops)
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        with contextlib.suppress(OSError):
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        time.sleep(0.1)
-    print(f"gunicorn with {workers} workers on {base}; {users} caseworkers for {seconds:.0f} s", flush=True)
-
-    tally = Tally()
-    start = time.monotonic()
-    deadline = start + seconds
-    threads = [threading.Thread(target=_caseworker, args=(base, who, deadline, tally)) for who in plan["caseworkers"]]
-    threads += [threading.Thread(target=_agency, args=(base, who, deadline, tally)) for who in plan["agency"]]
-    for thread in threads:
-        thread.start()
-
-    faults = {}
-    time.sleep(seconds / 3)
-    victims = _worker_pids(server.pid)
-    if victims:
-        os.kill(victims[0], signal.SIGKILL)
-        faults["killed_worker_pid"] = victims[0]
-        faults["killed_at_s"] = round(time.monotonic() - start, 1)
-        print(f"killed worker {victims[0]} with SIGKILL", flush=True)
-    time.sleep(max(0.0, start + seconds / 2 - time.monotonic()))
-    holder = _hold_index_lock(env, 10.0)
-    held_line = holder.stdout.readline().strip()
-    faults["index_lock_held"] = held_line == "held"
-    lock_start = time.monotonic()
-    holder.wait(timeout=30)
-    lock_end = time.monotonic()
-    during = [status for moment, status in tally.search_done if lock_start <= moment <= lock_end]
-    faults["lock_held_s"] = round(lock_end - lock_start, 1)
-    faults["searches_while_lock_held"] = len(during)
-    faults["searches_ok_while_lock_held"] = sum(1 for status in during if status == 200)
-
-    for thread in threads:
-        thread.join(timeout=120)
-    server.send_signal(signal.SIGTERM)
-    server.wait(timeout=60)
-    log.close()
-    server_log = log_path.read_text(errors="replace")
-
-    checks = _check(database_uri, tmp, tally.acknowledged)
-    latencies = sorted(tally.search_ms)
-    result = {
-        "database": database,
-        "users": users,
-        "seconds": seconds,
-        "workers": workers,
-        "requests": sum(tally.statuses.values()),
-        "statuses": {str(k): v for k, v in sorted(tally.statuses.items())},
-        "server_errors_5xx": len(tally.server_errors),
-        "database_locked_in_log": server_log.count("database is locked"),
-        "tracebacks_in_log": server_log.count("Traceback"),
-        "connection_errors": tally.connection_errors,
-        "searches": len(latencies),
-        "search_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
-        "search_p95_ms": round(latencies[int(len(latencies) * 0.95) - 1], 1) if latencies else None,
-        "faults": faults,
-        **checks,
-    }
-    result["passed"] = (
-        result["server_errors_5xx"] == 0
-        and result["database_locked_in_log"] == 0
-        and result["acknowledged_missing"] == 0
-        and result["index_missing_docs"] == 0
-        and result["index_extra_docs"] == 0
-        and faults.get("searches_while_lock_held", 0) > 0
-        and faults.get("searches_ok_while_lock_held") == faults.get("searches_while_lock_held")
-    )
-    if pg_admin is not None:
+    def drop_all(self) -> None:
+        if self.admin is None:
+            return
         from sqlalchemy import text
 
-        with pg_admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(database_uri).database}" WITH (FORCE)'))
-        pg_admin.dispose()
+        with self.admin.connect() as conn:
+            for database in self.names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+@contextlib.contextmanager
+def worktree(rev: str):
+    """A detached git worktree of ``rev`` in a temporary folder (removed afterwards)."""
+    folder = Path(tempfile.mkdtemp(prefix="lianjie-compare-")) / "tree"
+    subprocess.run(["git", "worktree", "add", "--detach", str(folder), rev], cwd=ROOT, check=True, capture_output=True)
+    try:
+        subprocess.run(
+            [str(Path(sys.executable).parent / "pybabel"), "compile", "--use-fuzzy", "-f", "-d", TRANSLATIONS],
+            cwd=folder,
+            check=True,
+            capture_output=True,
+        )
+        yield folder
+    finally:
+        remove = ["git", "worktree", "remove", "--force", str(folder)]
+        subprocess.run(remove, cwd=ROOT, check=False, capture_output=True)
+
+
+def _side_summary(phases: list[dict]) -> dict:
+    keys = ("throughput_rps", "search_rps", "search_p50_ms", "search_p95_ms", "server_cores", "load_generator_cores")
+    summary = {key: _median([p[key] for p in phases if p[key] is not None]) for key in keys}
+    summary["server_errors_5xx"] = sum(p["server_errors_5xx"] for p in phases)
+    return summary
+
+
+def run(database: str, users: int, seconds: float, workers: int, compare: str | None, rounds: int) -> dict:
+    databases = Databases(database)
+    sides: dict[str, dict] = {}
+    with contextlib.ExitStack() as stack:
+        trees = {"new": ROOT}
+        if compare:
+            trees = {"old": stack.enter_context(worktree(compare)), "new": ROOT}
+        for name, tree in trees.items():
+            tmp = Path(tempfile.mkdtemp(prefix=f"lianjie-load-{name}-"))
+            uri = databases.new(tmp, name)
+            print(f"preparing the {name} side's {database} database with {users} caseworkers …", flush=True)
+            plan = _prepare_in(tree, uri, tmp, users)
+            sides[name] = {"tree": tree, "tmp": tmp, "uri": uri, "plan": plan, "tally": Tally(), "phases": []}
+        calibration_before = calibration_s()
+        for name, side in sides.items():
+            side["server"] = Server(side["tree"], side["uri"], side["tmp"], workers, name).start()
+            side["sessions"] = _logged_in(side["server"], side["plan"])
+        order = [name for _ in range(rounds) for name in sides]
+        phase_seconds = seconds / len(order)
+        faults: dict = {}
+        print(f"{len(order)} phases of {phase_seconds:.0f} s: {' '.join(order)}; {users} caseworkers", flush=True)
+        for name in order:
+            side = sides[name]
+            figures = run_phase(side["server"], side["plan"], side["sessions"], phase_seconds, side["tally"])
+            side["phases"].append(figures)
+            print(f"  {name}: {json.dumps(figures)}", flush=True)
+        new = sides["new"]
+        fault_seconds = max(30.0, phase_seconds)
+        print(
+            f"faults (new code): a killed worker and a held index lock, in a phase of {fault_seconds:.0f} s", flush=True
+        )
+        fault_phase = run_phase(new["server"], new["plan"], new["sessions"], fault_seconds, new["tally"], faults)
+        logs = {name: side["server"].stop() for name, side in sides.items()}
+        calibration_after = calibration_s()
+
+        result: dict = {
+            "database": database,
+            "users": users,
+            "seconds": seconds,
+            "workers": workers,
+            "compare": compare,
+            "calibration_s": [calibration_before, calibration_after],
+        }
+        for name, side in sides.items():
+            tally = side["tally"]
+            summary = _side_summary(side["phases"])
+            summary.update(
+                requests=sum(tally.statuses.values()),
+                statuses={str(k): v for k, v in sorted(tally.statuses.items())},
+                requests_by_kind=dict(sorted(tally.by_kind.items())),
+                database_locked_in_log=logs[name].count("database is locked"),
+                tracebacks_in_log=logs[name].count("Traceback"),
+                connection_errors=tally.connection_errors,
+                phases=side["phases"],
+            )
+            print(f"timing a restarted worker ({name}) …", flush=True)
+            summary["restart_to_first_search_s"] = restart_seconds(side["tree"], side["uri"], side["tmp"])
+            summary["restart_median_s"] = _median(summary["restart_to_first_search_s"])
+            result[name] = summary
+        result["new"]["faults"] = {**faults, "phase": fault_phase}
+        result["new"].update(_check(new["uri"], new["tmp"], new["tally"].acknowledged))
+        result["new"]["sql_statements"] = statement_counts(new["uri"], new["tmp"], new["plan"])
+        if compare:
+            old, fresh = result["old"], result["new"]
+            result["ratio_new_to_old"] = {
+                key: round(fresh[key] / old[key], 2) if old.get(key) and fresh.get(key) else None for key in COMPARED
+            }
+        fresh = result["new"]
+        result["passed"] = (
+            fresh["server_errors_5xx"] == 0
+            and fresh["database_locked_in_log"] == 0
+            and fault_phase["server_errors_5xx"] == 0
+            and fresh["acknowledged_missing"] == 0
+            and fresh["index_missing_docs"] == 0
+            and fresh["index_extra_docs"] == 0
+            and faults.get("searches_while_lock_held", 0) > 0
+            and faults.get("searches_ok_while_lock_held") == faults.get("searches_while_lock_held")
+        )
+    databases.drop_all()
     return result
 
 
@@ -403,10 +749,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--seconds", type=float, default=120.0, help="all phases together (default 120)")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--compare", metavar="REV", help="also run this git revision, in alternating phases")
+    parser.add_argument("--rounds", type=int, default=3, help="phases per side with --compare (default 3)")
     args = parser.parse_args()
-    result = run(args.database, args.users, args.seconds, args.workers)
+    rounds = args.rounds if args.compare else 1
+    result = run(args.database, args.users, args.seconds, args.workers, args.compare, rounds)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"load-{args.database}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(result, indent=2, ensure_ascii=False))

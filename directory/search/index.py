@@ -393,6 +393,16 @@ def get_index(app=None, rebuild_stale: bool = True) -> SearchIndex:
     return cache[path]
 
 
+def close_indexes() -> None:
+    """Close this thread's indexes and their searchers, and forget them (before a fork: each worker opens
+    its own files). What is kept per segment in memory (the place arrays) stays, to be reused."""
+    for search_index in getattr(_local, "indexes", {}).values():
+        searcher = search_index._searchers.__dict__.pop("searcher", None)
+        if searcher is not None:
+            searcher.close()
+    _local.indexes = {}
+
+
 def try_catch_up(app=None, wait: float | None = None) -> bool:
     """Apply pending changes; on failure log and return False (the changes stay queued).
 
