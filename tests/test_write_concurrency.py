@@ -8,17 +8,21 @@ from the attempts already there).
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
+import os
 import queue
+import stat
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from directory import create_app
-from directory.accounts.audit import AuditEvent
+from directory.accounts.audit import AuditEvent, audit
 from directory.catalog.models import Service
 from directory.catalog.services import local_today
 from directory.extensions import db
@@ -109,3 +113,37 @@ def test_workers_at_once_never_fail_and_lose_no_attempt(seeded_app, make_user, t
     audited = db.session.scalar(select(func.count()).select_from(AuditEvent)) - audit_before
     # a view of the search, the service page and the referral page, and each attempt's own row
     assert audited >= 3 * ROUNDS * 4
+
+
+def _queue_is_free(lock: Path) -> bool:
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)
+
+
+def test_a_writer_holds_the_write_lock_only_from_its_first_write_to_its_commit(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the writers' queue is for SQLite; PostgreSQL locks rows")
+    lock = Path(f"{db.engine.url.database}-writer.lock")
+    db.session.scalar(select(func.count()).select_from(Service))  # reading takes no lock
+    assert _queue_is_free(lock)
+    audit("view", "client", None)
+    assert _queue_is_free(lock)  # an audit row waits for the commit
+    db.session.scalar(select(func.count()).select_from(Service))
+    assert _queue_is_free(lock)
+    db.session.commit()  # writes the audit row
+    assert _queue_is_free(lock)
+
+    db.session.add(AuditEvent(action="view", object_type="client"))
+    db.session.flush()  # the first write: the lock is taken here and kept
+    assert not _queue_is_free(lock)
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o600
+    db.session.commit()
+    assert _queue_is_free(lock)
