@@ -12,6 +12,7 @@ from sqlalchemy import select
 from directory.accounts.models import ROLES, User
 from directory.accounts.services import UserError, create_user
 from directory.extensions import db
+from directory.files import write_private_text
 from directory.models_base import id_from_key
 from directory.seed import SeedError, load_seed, read_yaml
 
@@ -92,8 +93,7 @@ def seed_demo_users(path: Path, errors: list[str]) -> list[str]:
             lines.append(f"{record.get('role')}  {username}  {password}")
         except (UserError, SeedError) as exc:
             errors.append(f"{path.name}:{record.get('__line__', '?')} [{username}]: {exc}")
-    password_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    password_file.chmod(0o600)
+    write_private_text(password_file, "\n".join(lines) + "\n")  # passwords: the owner's eyes only
     return lines
 
 

@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from directory.files import prepare_sqlite_file, write_private_text
+
 ENV_KEYS = (
     "DATABASE_URL",
     "SEARCH_INDEX_DIR",
@@ -72,6 +74,7 @@ def load_config(app, overrides: dict | None = None) -> None:
         app.config["SEED_DIR"] = str(Path(app.root_path).parent / "seed_data")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance)
+    prepare_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
 
 
 def _instance_secret(instance: Path) -> str:
@@ -80,6 +83,5 @@ def _instance_secret(instance: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
+    write_private_text(path, key)
     return key
