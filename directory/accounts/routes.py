@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -9,18 +7,13 @@ from flask_login import current_user, login_required
 from directory.accounts.auth import authenticate, end_session, start_session
 from directory.accounts.forms import LoginForm
 from directory.extensions import db, limiter
+from directory.redirects import safe_next
 
 bp = Blueprint("accounts", __name__)
 
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("catalog.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -35,7 +28,7 @@ def login():
         if user is not None:
             start_session(user)
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         error = _("Wrong username or password.")
     return render_template("accounts/login.html", form=form, error=error), (401 if error else 200)
 
@@ -56,4 +49,4 @@ def set_language(code: str):
         if current_user.is_authenticated:
             current_user.locale = code
             db.session.commit()
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
