@@ -17,7 +17,10 @@ ENV_KEYS = (
     "SESSION_COOKIE_SECURE",
     "GEOCODER",
     "DEMO_PASSWORD",
+    "SESSION_IDLE_TIMEOUT",
 )
+
+INT_KEYS = ("SESSION_IDLE_TIMEOUT",)
 
 
 class DefaultConfig:
@@ -32,6 +35,7 @@ class DefaultConfig:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 8 * 3600
+    SESSION_IDLE_TIMEOUT = 8 * 3600  # seconds without a request after which a login ends
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = ("zh", "en")
@@ -50,6 +54,11 @@ class DefaultConfig:
 def _env_value(key: str, raw: str) -> object:
     if key == "SESSION_COOKIE_SECURE":
         return raw.lower() in {"1", "true", "yes", "on"}
+    if key in INT_KEYS:
+        try:
+            return int(raw)
+        except ValueError:
+            raise RuntimeError(f"{key} must be a whole number, not {raw!r}") from None
     return raw
 
 
