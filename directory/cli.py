@@ -103,7 +103,7 @@ def seed_demo_users(path: Path, errors: list[str]) -> list[str]:
 @click.option("--name", "display_name", help="Name shown in the app (defaults to the username).")
 @click.option("--organization", "organization_id", help="Organization id (agency staff only).")
 @click.option("--email", help="Email address.")
-@click.password_option(help="At least 8 characters, not a common password (prompted if omitted).")
+@click.password_option(help="At least 8 characters and hard to guess (zxcvbn score 3+; prompted if omitted).")
 def create_user_command(username, role, display_name, organization_id, email, password) -> None:
     """Create a user who can log in."""
     try:

@@ -73,4 +73,3 @@ def test_existing_secret_key_is_read_back(tmp_path, open_umask):
     first = create_app(config).config["SECRET_KEY"]
     assert create_app(config).config["SECRET_KEY"] == first
     assert _mode(Path(config["INSTANCE_PATH"]) / "secret_key") == 0o600
-

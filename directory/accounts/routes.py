@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from directory.accounts.auth import authenticate, end_session, start_session
-from directory.accounts.forms import LoginForm
+from directory.accounts.auth import authenticate, end_session, new_session_token, start_session
+from directory.accounts.forms import ChangePasswordForm, LoginForm
+from directory.accounts.passwords import hash_password, password_problems, verify_password
 from directory.extensions import db, limiter
 from directory.redirects import safe_next
 
@@ -50,3 +52,36 @@ def set_language(code: str):
             current_user.locale = code
             db.session.commit()
     return redirect(safe_next(request.form.get("next")))
+
+
+PASSWORD_PROBLEMS = {
+    "too_short": _l("The password must have at least 8 characters."),
+    "too_common": _l("This password is too common or contains your username."),
+    "too_weak": _l(
+        "This password is too easy to guess. Use a longer one, for example three or four unrelated words, "
+        "and not your name."
+    ),
+}
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password (the current one is asked); every other login of the user ends."""
+    user = current_user._get_current_object()
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        new = form.new_password.data
+        if not verify_password(user.password_hash, form.current_password.data):
+            form.current_password.errors = [_("The current password is not right.")]
+        elif problems := password_problems(new, user.username, [user.display_name, user.email]):
+            form.new_password.errors = [str(PASSWORD_PROBLEMS[p]) for p in problems]
+        else:
+            user.password_hash = hash_password(new)
+            user.session_token = new_session_token()  # other browsers' sessions stop working …
+            start_session(user)  # … and this one starts afresh with the new token
+            db.session.commit()
+            flash(_("Your password was changed. Your other logins have ended."), "success")
+            return redirect(url_for("catalog.home"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("accounts/password.html", form=form), status
