@@ -18,9 +18,10 @@ ENV_KEYS = (
     "GEOCODER",
     "DEMO_PASSWORD",
     "SESSION_IDLE_TIMEOUT",
+    "TRUSTED_PROXY_COUNT",
 )
 
-INT_KEYS = ("SESSION_IDLE_TIMEOUT",)
+INT_KEYS = ("SESSION_IDLE_TIMEOUT", "TRUSTED_PROXY_COUNT")
 
 
 class DefaultConfig:
@@ -43,6 +44,8 @@ class DefaultConfig:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute"
+    # Proxies in front of the app (nginx: 1) whose X-Forwarded-For / -Proto are believed; 0 trusts none.
+    TRUSTED_PROXY_COUNT = 0
     PER_PAGE = 20
     STALE_AFTER_DAYS = 365
     SEED_DIR: str | None = None
@@ -72,6 +75,9 @@ def load_config(app, overrides: dict | None = None) -> None:
             app.config[target] = _env_value(key, os.environ[key])
     if overrides:
         app.config.update(overrides)
+    proxies = app.config.get("TRUSTED_PROXY_COUNT")
+    if not isinstance(proxies, int) or isinstance(proxies, bool) or proxies < 0:
+        raise RuntimeError(f"TRUSTED_PROXY_COUNT must be a whole number, 0 or more, not {proxies!r}")
 
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from directory.accounts import throttle
 from directory.accounts.auth import authenticate, end_session, new_session_token, start_session
 from directory.accounts.forms import ChangePasswordForm, LoginForm
 from directory.accounts.passwords import hash_password, password_problems, verify_password
@@ -25,14 +26,36 @@ def login():
         return redirect(url_for("catalog.home"))
     form = LoginForm()
     error = None
+    status = 200
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        if user is not None:
-            start_session(user)
+        username = form.username.data
+        wait = throttle.wait_seconds(username)
+        if wait:
+            error, status = _throttled_message(wait), 429
+        else:
+            user = authenticate(username, form.password.data)
+            if user is not None:
+                throttle.clear(username)
+                start_session(user)
+                db.session.commit()
+                return redirect(safe_next(request.args.get("next")))
+            throttle.record_failure(username)
             db.session.commit()
-            return redirect(safe_next(request.args.get("next")))
-        error = _("Wrong username or password.")
-    return render_template("accounts/login.html", form=form, error=error), (401 if error else 200)
+            error, status = _("Wrong username or password."), 401
+            if wait := throttle.wait_seconds(username):  # that failure started a delay: say so now
+                error = f"{error} {_throttled_message(wait)}"
+    return render_template("accounts/login.html", form=form, error=error), status
+
+
+def _throttled_message(seconds: int) -> str:
+    if seconds < 120:
+        return _(
+            "Too many failed logins for this account. Wait %(seconds)d seconds, then try again.", seconds=seconds
+        )
+    return _(
+        "Too many failed logins for this account. Wait %(minutes)d minutes, then try again.",
+        minutes=-(-seconds // 60),
+    )
 
 
 @bp.post("/logout")
@@ -72,7 +95,11 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         new = form.new_password.data
-        if not verify_password(user.password_hash, form.current_password.data):
+        if wait := throttle.wait_seconds(user.username):  # guesses here count like failed logins
+            form.current_password.errors = [_throttled_message(wait)]
+        elif not verify_password(user.password_hash, form.current_password.data):
+            throttle.record_failure(user.username)
+            db.session.commit()
             form.current_password.errors = [_("The current password is not right.")]
         elif problems := password_problems(new, user.username, [user.display_name, user.email]):
             form.new_password.errors = [str(PASSWORD_PROBLEMS[p]) for p in problems]
