@@ -66,6 +66,7 @@ from directory.catalog.models import (
     TaxonomyTerm,
 )
 from directory.catalog.services import local_today
+from directory.catalog.urls import ALLOWED_SCHEMES
 from directory.eligibility.rules import rule_problems
 from directory.extensions import db
 from directory.seed import LANGUAGE_NAMES
@@ -116,6 +117,7 @@ MISSING = "is neither in this import nor in the catalog"
 _ONE_TO_ONE = ("organization", "service", "location", "taxonomy_detail", "taxonomy_term")  # read above
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7e]+$")  # ASCII: an IRI is no HSDS uri
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _CSV_WHERE = re.compile(r"\.csv:\d+$")
 MAX_NESTING = 20  # objects within objects: HSDS needs 4 or 5 (service → service_at_location → location → …)
 CSV_FIELD_LIMIT = 1_000_000  # characters in one CSV value (csv's own default is 131,072); the caps are lower
@@ -590,6 +592,14 @@ class _Record:
         return value
 
 
+def _is_unsafe_link(value: str) -> bool:
+    """A link with a scheme (as a browser reads it: spaces and control characters dropped) that is not
+    http(s), mailto or tel; other malformed values are left out with a warning as before."""
+    squeezed = "".join(ch for ch in value if not (ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F))
+    scheme = _SCHEME.match(squeezed)
+    return scheme is not None and scheme[0][:-1].lower() not in ALLOWED_SCHEMES
+
+
 def _preview(value: Any) -> str:
     text = str(value)
     return text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"
@@ -820,6 +830,8 @@ class Importer:
         """An email address or URI as HSDS formats them (so that our export stays valid); another
         value is left out with a warning rather than failing the whole record."""
         value = rec.text(name)
+        if value is not None and kind == "uri" and _is_unsafe_link(value):
+            raise RecordError(f"'{name}' {_preview(value)!r}: only http, https, mailto and tel links are accepted")
         if value is None or (_EMAIL if kind == "email" else _URI).match(value):
             return value
         self.report.warnings.append(f"{rec.row.label()}: '{name}' {_preview(value)!r} is not a valid {kind}; left out")

@@ -20,7 +20,6 @@ from wtforms import (
     widgets,
 )
 from wtforms.validators import (
-    URL,
     DataRequired,
     Email,
     InputRequired,
@@ -32,6 +31,7 @@ from wtforms.validators import (
 
 from directory.catalog.limits import text_limit
 from directory.catalog.models import DISTRICTS, SERVICE_FIELDS, SERVICE_STATUSES, WEEKDAYS
+from directory.catalog.urls import SafeURL
 
 LANGUAGE_CHOICES = [
     ("zh", _l("Mandarin")),
@@ -103,7 +103,7 @@ class ServiceForm(FlaskForm):
         _l("Documents to bring (one per line)"),
         validators=[Optional(), Length(max=text_limit("required_document", "document"))],
     )
-    url = URLField(_l("Web page"), validators=[Optional(), URL(), Length(max=500)])
+    url = URLField(_l("Web page"), validators=[Optional(), SafeURL(), Length(max=500)])
     email = StringField(_l("Email"), validators=[Optional(), Email(), Length(max=200)])
 
     def validate_maximum_age(self, field):
