@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -19,9 +20,17 @@ ENV_KEYS = (
     "DEMO_PASSWORD",
     "SESSION_IDLE_TIMEOUT",
     "TRUSTED_PROXY_COUNT",
+    "GEOCODER_USER_AGENT",
+    "GEOCODER_DOMAIN",
+    "GEOCODER_SCHEME",
+    "GEOCODER_TIMEOUT",
+    "GEOCODER_MIN_DELAY",
+    "GEOCODER_OPTIONS",
 )
 
 INT_KEYS = ("SESSION_IDLE_TIMEOUT", "TRUSTED_PROXY_COUNT")
+FLOAT_KEYS = ("GEOCODER_TIMEOUT", "GEOCODER_MIN_DELAY")
+JSON_KEYS = ("GEOCODER_OPTIONS",)
 
 
 class DefaultConfig:
@@ -49,7 +58,14 @@ class DefaultConfig:
     PER_PAGE = 20
     STALE_AFTER_DAYS = 365
     SEED_DIR: str | None = None
+    # Place names the gazetteer does not know can be looked up online (docs/operations.md, "Online geocoding").
     GEOCODER = "offline"
+    GEOCODER_USER_AGENT: str | None = None  # required by Nominatim's usage policy
+    GEOCODER_DOMAIN: str | None = None  # Nominatim: default nominatim.openstreetmap.org
+    GEOCODER_SCHEME: str | None = None  # Nominatim: https (default) or http
+    GEOCODER_TIMEOUT: float | None = None  # seconds, default 5
+    GEOCODER_MIN_DELAY: float | None = None  # seconds between requests, at least 1
+    GEOCODER_OPTIONS: dict | None = None  # other geopy services: their constructor's arguments
     DEMO_PASSWORD: str | None = None
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a hash method, not a password)
 
@@ -57,6 +73,19 @@ class DefaultConfig:
 def _env_value(key: str, raw: str) -> object:
     if key == "SESSION_COOKIE_SECURE":
         return raw.lower() in {"1", "true", "yes", "on"}
+    if key in FLOAT_KEYS:
+        try:
+            return float(raw)
+        except ValueError:
+            raise RuntimeError(f"{key} must be a number of seconds, not {raw!r}") from None
+    if key in JSON_KEYS:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            raise RuntimeError(f'{key} must be a JSON object such as {{"api_key": "…"}}, not {raw!r}')
+        return value
     if key in INT_KEYS:
         try:
             return int(raw)
