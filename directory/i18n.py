@@ -110,12 +110,20 @@ def _check_loaded(directory: Path, language: str) -> None:
 
 
 def init_i18n(app: Flask, babel: Babel) -> None:
-    source = Path(app.config.get("TRANSLATIONS_SOURCE") or Path(app.root_path) / "translations")
-    fallback = Path(app.instance_path) / "translations"
-    directory = ensure_catalogues(source, fallback, app.config["LANGUAGES"])
     default = app.config["BABEL_DEFAULT_LOCALE"]
-    if default != SOURCE_LANGUAGE:
-        _check_loaded(directory, default)
+    configured = app.config.get("BABEL_TRANSLATION_DIRECTORIES")
+    if configured:  # compiled catalogues kept elsewhere on purpose: used as they are, but checked
+        directories = [Path(d) for d in str(configured).split(";") if d]
+        directory = next((d for d in directories if (d / default / "LC_MESSAGES" / f"{DOMAIN}.mo").exists()), None)
+        if default != SOURCE_LANGUAGE:
+            if directory is None:
+                raise CatalogueError(f"no compiled {default} catalogue in BABEL_TRANSLATION_DIRECTORIES={configured}")
+            _check_loaded(directory, default)
+    else:
+        source = Path(app.config.get("TRANSLATIONS_SOURCE") or Path(app.root_path) / "translations")
+        directory = ensure_catalogues(source, Path(app.instance_path) / "translations", app.config["LANGUAGES"])
+        if default != SOURCE_LANGUAGE:
+            _check_loaded(directory, default)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(directory))
     # The Babel object is shared by every app of the process and caches translations by locale alone:
     # a new app (a test's, or one whose catalogues were just compiled) must not get an older app's.

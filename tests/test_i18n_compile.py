@@ -103,3 +103,13 @@ def test_a_broken_chinese_catalogue_stops_the_app_with_a_clear_error(tmp_path, t
     _po(translations).write_text('msgid "Log in"\nmsgstr "登录\n\nmsgid', encoding="utf-8")
     with pytest.raises(CatalogueError, match="messages.po"):
         create_app(make_config(tmp_path, tmp_path / "db.sqlite3", TRANSLATIONS_SOURCE=str(translations)))
+
+
+def test_configured_translation_directories_are_checked(tmp_path, translations):
+    ensure_catalogues(translations, tmp_path / "fallback", ["zh"])
+    config = make_config(tmp_path, tmp_path / "db.sqlite3", BABEL_TRANSLATION_DIRECTORIES=str(translations))
+    assert "登录" in create_app(config).test_client().get("/").get_data(as_text=True)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CatalogueError, match="BABEL_TRANSLATION_DIRECTORIES"):
+        create_app(make_config(tmp_path, tmp_path / "db.sqlite3", BABEL_TRANSLATION_DIRECTORIES=str(empty)))
