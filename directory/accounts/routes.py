@@ -49,9 +49,7 @@ def login():
 
 def _throttled_message(seconds: int) -> str:
     if seconds < 120:
-        return _(
-            "Too many failed logins for this account. Wait %(seconds)d seconds, then try again.", seconds=seconds
-        )
+        return _("Too many failed logins for this account. Wait %(seconds)d seconds, then try again.", seconds=seconds)
     return _(
         "Too many failed logins for this account. Wait %(minutes)d minutes, then try again.",
         minutes=-(-seconds // 60),
