@@ -23,6 +23,14 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     load_config(app, config)
+    from directory.geo.geocoder import check_geocoder_config
+
+    check_geocoder_config(app.config)
+    if app.config["TRUSTED_PROXY_COUNT"]:  # the client address and scheme as the trusted proxies saw them
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        proxies = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     logging.basicConfig(level=logging.INFO)
 
     from directory.database import install_sqlite_settings

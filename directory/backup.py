@@ -19,6 +19,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import make_url
 
 from directory.extensions import db
+from directory.files import PRIVATE_FILE_MODE, create_private_file
 
 
 class BackupError(RuntimeError):
@@ -64,6 +65,8 @@ def _require(tool: str) -> str:
 def backup_to(target: Path) -> Path:
     """Write a consistent copy of the database to ``target`` (a file)."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    if not create_private_file(target):  # client records: 0600 from the first byte (pg_dump keeps the mode)
+        target.chmod(PRIVATE_FILE_MODE)
     backend = _url().get_backend_name()
     if backend == "sqlite":
         source = sqlite3.connect(_sqlite_path())

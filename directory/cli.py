@@ -12,6 +12,7 @@ from sqlalchemy import select
 from directory.accounts.models import ROLES, User
 from directory.accounts.services import UserError, create_user
 from directory.extensions import db
+from directory.files import write_private_text
 from directory.models_base import id_from_key
 from directory.seed import SeedError, load_seed, read_yaml
 
@@ -111,8 +112,7 @@ def seed_demo_users(path: Path, errors: list[str]) -> list[str]:
             lines.append(f"{record.get('role')}  {username}  {password}")
         except (UserError, SeedError) as exc:
             errors.append(f"{path.name}:{record.get('__line__', '?')} [{username}]: {exc}")
-    password_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    password_file.chmod(0o600)
+    write_private_text(password_file, "\n".join(lines) + "\n")  # passwords: the owner's eyes only
     return lines
 
 
@@ -122,7 +122,7 @@ def seed_demo_users(path: Path, errors: list[str]) -> list[str]:
 @click.option("--name", "display_name", help="Name shown in the app (defaults to the username).")
 @click.option("--organization", "organization_id", help="Organization id (agency staff only).")
 @click.option("--email", help="Email address.")
-@click.password_option(help="At least 8 characters, not a common password (prompted if omitted).")
+@click.password_option(help="At least 8 characters and hard to guess (zxcvbn score 3+; prompted if omitted).")
 def create_user_command(username, role, display_name, organization_id, email, password) -> None:
     """Create a user who can log in."""
     try:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
+
+from directory.files import prepare_sqlite_file, write_private_text
 
 ENV_KEYS = (
     "DATABASE_URL",
@@ -15,7 +18,19 @@ ENV_KEYS = (
     "SESSION_COOKIE_SECURE",
     "GEOCODER",
     "DEMO_PASSWORD",
+    "SESSION_IDLE_TIMEOUT",
+    "TRUSTED_PROXY_COUNT",
+    "GEOCODER_USER_AGENT",
+    "GEOCODER_DOMAIN",
+    "GEOCODER_SCHEME",
+    "GEOCODER_TIMEOUT",
+    "GEOCODER_MIN_DELAY",
+    "GEOCODER_OPTIONS",
 )
+
+INT_KEYS = ("SESSION_IDLE_TIMEOUT", "TRUSTED_PROXY_COUNT")
+FLOAT_KEYS = ("GEOCODER_TIMEOUT", "GEOCODER_MIN_DELAY")
+JSON_KEYS = ("GEOCODER_OPTIONS",)
 
 
 class DefaultConfig:
@@ -30,6 +45,7 @@ class DefaultConfig:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 8 * 3600
+    SESSION_IDLE_TIMEOUT = 8 * 3600  # seconds without a request after which a login ends
     BABEL_DEFAULT_LOCALE = "zh"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = ("zh", "en")
@@ -37,10 +53,19 @@ class DefaultConfig:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute"
+    # Proxies in front of the app (nginx: 1) whose X-Forwarded-For / -Proto are believed; 0 trusts none.
+    TRUSTED_PROXY_COUNT = 0
     PER_PAGE = 20
     STALE_AFTER_DAYS = 365
     SEED_DIR: str | None = None
+    # Place names the gazetteer does not know can be looked up online (docs/operations.md, "Online geocoding").
     GEOCODER = "offline"
+    GEOCODER_USER_AGENT: str | None = None  # required by Nominatim's usage policy
+    GEOCODER_DOMAIN: str | None = None  # Nominatim: default nominatim.openstreetmap.org
+    GEOCODER_SCHEME: str | None = None  # Nominatim: https (default) or http
+    GEOCODER_TIMEOUT: float | None = None  # seconds, default 5
+    GEOCODER_MIN_DELAY: float | None = None  # seconds between requests, at least 1
+    GEOCODER_OPTIONS: dict | None = None  # other geopy services: their constructor's arguments
     DEMO_PASSWORD: str | None = None
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a hash method, not a password)
 
@@ -48,6 +73,24 @@ class DefaultConfig:
 def _env_value(key: str, raw: str) -> object:
     if key == "SESSION_COOKIE_SECURE":
         return raw.lower() in {"1", "true", "yes", "on"}
+    if key in FLOAT_KEYS:
+        try:
+            return float(raw)
+        except ValueError:
+            raise RuntimeError(f"{key} must be a number of seconds, not {raw!r}") from None
+    if key in JSON_KEYS:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            raise RuntimeError(f'{key} must be a JSON object such as {{"api_key": "…"}}, not {raw!r}')
+        return value
+    if key in INT_KEYS:
+        try:
+            return int(raw)
+        except ValueError:
+            raise RuntimeError(f"{key} must be a whole number, not {raw!r}") from None
     return raw
 
 
@@ -61,6 +104,9 @@ def load_config(app, overrides: dict | None = None) -> None:
             app.config[target] = _env_value(key, os.environ[key])
     if overrides:
         app.config.update(overrides)
+    proxies = app.config.get("TRUSTED_PROXY_COUNT")
+    if not isinstance(proxies, int) or isinstance(proxies, bool) or proxies < 0:
+        raise RuntimeError(f"TRUSTED_PROXY_COUNT must be a whole number, 0 or more, not {proxies!r}")
 
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
@@ -72,6 +118,7 @@ def load_config(app, overrides: dict | None = None) -> None:
         app.config["SEED_DIR"] = str(Path(app.root_path).parent / "seed_data")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance)
+    prepare_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
 
 
 def _instance_secret(instance: Path) -> str:
@@ -80,6 +127,5 @@ def _instance_secret(instance: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
+    write_private_text(path, key)
     return key

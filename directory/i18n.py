@@ -1,12 +1,29 @@
-"""Language selection: the user's saved choice, else the session's, else Chinese."""
+"""Language selection (the user's saved choice, else the session's, else Chinese) and the catalogues.
+
+The compiled catalogues (.mo) are not in the repository. ``make`` compiles them, and so does the app
+when it starts (``ensure_catalogues``): a .mo that is missing or older than its .po is compiled with
+Babel's own compiler, into the package if it is writable, else into ``instance/translations``. Without a
+usable Chinese catalogue the app does not start: the UI must never silently come up in English.
+"""
 
 from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from flask import Flask, current_app, session
 from flask_babel import Babel
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+SOURCE_LANGUAGE = "en"  # the messages in the code are English: no catalogue needed
+DOMAIN = "messages"
+
+
+class CatalogueError(RuntimeError):
+    """A required message catalogue is missing or cannot be compiled."""
 
 
 def select_locale() -> str:
@@ -19,12 +36,100 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK)
+
+
+def _compile(po: Path, mo: Path, language: str) -> None:
+    """Compile ``po`` into ``mo`` (fuzzy entries included, as `make translations` does), atomically so
+    that several workers starting at once never read half a file."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import PoFileError, read_po
+
+    try:
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=language, domain=DOMAIN, abort_invalid=True)
+    except (OSError, PoFileError, ValueError) as exc:
+        raise CatalogueError(f"the {language} catalogue {po} cannot be read: {exc}") from exc
+    mo.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=".messages-", suffix=".mo", dir=mo.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write_mo(handle, catalog, use_fuzzy=True)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, mo)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _fresh(mo: Path, po: Path) -> bool:
+    return mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime
+
+
+def ensure_catalogues(
+    source: Path,
+    fallback: Path,
+    languages: Iterable[str],
+    writable: Callable[[Path], bool] = _writable,
+) -> Path:
+    """Make sure every language's .mo is compiled from its current .po; return the directory to load
+    them from (``source``, or ``fallback`` when ``source`` cannot be written). CatalogueError when a
+    language's .po is missing or broken."""
+    wanted = [lang for lang in languages if lang != SOURCE_LANGUAGE]
+    pos = {}
+    for language in wanted:
+        po = source / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+        if not po.is_file():
+            raise CatalogueError(
+                f"the {language} message catalogue is missing: {po} (the UI would come up in English); "
+                "restore directory/translations from the repository"
+            )
+        pos[language] = po
+    stale = [lang for lang, po in pos.items() if not _fresh(po.with_suffix(".mo"), po)]
+    if not stale:
+        return source
+    if all(writable(pos[lang].parent) for lang in stale):
+        for language in stale:
+            _compile(pos[language], pos[language].with_suffix(".mo"), language)
+        return source
+    # The package cannot be written (installed read-only): compile every language beside the instance.
+    for language, po in pos.items():
+        mo = fallback / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
+        if not _fresh(mo, po):
+            _compile(po, mo, language)
+    return fallback
+
+
+def _check_loaded(directory: Path, language: str) -> None:
+    from babel.support import Translations
+
+    translations = Translations.load(str(directory), [language], DOMAIN)
+    if not isinstance(translations, Translations) or not translations._catalog:  # NullTranslations: not found
+        raise CatalogueError(f"the {language} message catalogue in {directory} could not be loaded")
+
+
 def init_i18n(app: Flask, babel: Babel) -> None:
-    babel.init_app(
-        app,
-        locale_selector=select_locale,
-        default_translation_directories=str(app.root_path + "/translations"),
-    )
+    default = app.config["BABEL_DEFAULT_LOCALE"]
+    configured = app.config.get("BABEL_TRANSLATION_DIRECTORIES")
+    if configured:  # compiled catalogues kept elsewhere on purpose: used as they are, but checked
+        directories = [Path(d) for d in str(configured).split(";") if d]
+        directory = next((d for d in directories if (d / default / "LC_MESSAGES" / f"{DOMAIN}.mo").exists()), None)
+        if default != SOURCE_LANGUAGE:
+            if directory is None:
+                raise CatalogueError(f"no compiled {default} catalogue in BABEL_TRANSLATION_DIRECTORIES={configured}")
+            _check_loaded(directory, default)
+    else:
+        source = Path(app.config.get("TRANSLATIONS_SOURCE") or Path(app.root_path) / "translations")
+        directory = ensure_catalogues(source, Path(app.instance_path) / "translations", app.config["LANGUAGES"])
+        if default != SOURCE_LANGUAGE:
+            _check_loaded(directory, default)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(directory))
+    # The Babel object is shared by every app of the process and caches translations by locale alone:
+    # a new app (a test's, or one whose catalogues were just compiled) must not get an older app's.
+    domain = vars(babel).get("domain_instance")  # a cached_property, set by the first translated text
+    if domain is not None:
+        domain.cache.clear()
 
     @app.context_processor
     def inject_language():

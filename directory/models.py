@@ -1,7 +1,7 @@
 """Import every model so that metadata (and Alembic) see all tables."""
 
 from directory.accounts.audit import AuditEvent  # noqa: F401
-from directory.accounts.models import User  # noqa: F401
+from directory.accounts.models import LoginThrottle, User  # noqa: F401
 from directory.catalog.models import (  # noqa: F401
     ChangeRecord,
     Language,

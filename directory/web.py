@@ -83,6 +83,7 @@ def register_template_helpers(app: Flask) -> None:
 
     from directory.catalog.forms import LANGUAGE_CHOICES, STATUS_LABELS, WEEKDAY_LABELS
     from directory.catalog.hours import format_period, is_open_at
+    from directory.catalog.urls import is_safe_url
     from directory.eligibility.explain import describe_rules, explain_verdict, rules_change_text
     from directory.eligibility.forms import facts_query
     from directory.i18n import select_locale
@@ -151,4 +152,5 @@ def register_template_helpers(app: Flask) -> None:
         describe_rules=describe_rules,
         facts_query=facts_query,
         term_label=lambda term: term.label(select_locale()),
+        safe_link=is_safe_url,
     )

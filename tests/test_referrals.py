@@ -587,9 +587,10 @@ def test_two_people_editing_one_client_the_second_gets_a_conflict(seeded_app, wo
 
 def test_client_pages_are_not_cached_and_every_view_is_audited(seeded_app, world):
     caseworker = seeded_app.test_client()
+    caseworker.environ_base["REMOTE_ADDR"] = "10.1.2.3"  # a login is bound to its address
     login(caseworker, "owner")
     before = db.session.scalar(select(func.count()).select_from(AuditEvent))
-    response = caseworker.get(f"/clients/{world.client.id}", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    response = caseworker.get(f"/clients/{world.client.id}")
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()

@@ -39,3 +39,14 @@ class User(UserMixin, db.Model):
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
+
+
+class LoginThrottle(db.Model):
+    """Failed logins for one username (known or not), counted in the database so that every worker and
+    server sees the same count; see directory/accounts/throttle.py."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the normalised username
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -13,6 +13,7 @@ from directory.extensions import db
 PROBLEM_TEXT = {
     "too_short": "the password must have at least 8 characters",
     "too_common": "the password is too common or contains the username",
+    "too_weak": "the password is too easy to guess; use a longer one, for example three or four unrelated words",
 }
 
 
@@ -40,7 +41,7 @@ def create_user(
         raise UserError("only agency staff belong to an organization")
     if db.session.scalar(select(User.id).filter_by(username=username)) is not None:
         raise UserError(f"the username '{username}' is taken")
-    problems = password_problems(password, username)
+    problems = password_problems(password, username, [display_name, email])
     if problems:
         raise UserError("; ".join(PROBLEM_TEXT[p] for p in problems))
     user = User(

@@ -49,6 +49,7 @@ from directory.catalog.hours import (
     parse_byday,
     parse_bymonthday,
 )
+from directory.catalog.limits import text_limit
 from directory.catalog.models import (
     SERVICE_STATUSES,
     WEEKDAYS,
@@ -65,6 +66,7 @@ from directory.catalog.models import (
     TaxonomyTerm,
 )
 from directory.catalog.services import local_today
+from directory.catalog.urls import ALLOWED_SCHEMES
 from directory.eligibility.rules import rule_problems
 from directory.extensions import db
 from directory.seed import LANGUAGE_NAMES
@@ -115,7 +117,10 @@ MISSING = "is neither in this import nor in the catalog"
 _ONE_TO_ONE = ("organization", "service", "location", "taxonomy_detail", "taxonomy_term")  # read above
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7e]+$")  # ASCII: an IRI is no HSDS uri
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _CSV_WHERE = re.compile(r"\.csv:\d+$")
+MAX_NESTING = 20  # objects within objects: HSDS needs 4 or 5 (service → service_at_location → location → …)
+CSV_FIELD_LIMIT = 1_000_000  # characters in one CSV value (csv's own default is 131,072); the caps are lower
 
 
 class RecordError(ValueError):
@@ -243,29 +248,32 @@ class _Flattener:
                 continue
             self.object(kind, item, where, {})
 
-    def object(self, table: str, obj: Any, where: str, parent: dict) -> str | None:
+    def object(self, table: str, obj: Any, where: str, parent: dict, depth: int = 0) -> str | None:
         """Add the rows of one object and its nested objects; returns the object's id as given."""
         if not isinstance(obj, dict):
             self.source.errors.append(f"{where}: expected an object, found {type(obj).__name__}")
+            return None
+        if depth > MAX_NESTING:
+            self.source.errors.append(f"{where}: objects nested too deeply (more than {MAX_NESTING} levels); skipped")
             return None
         own_id = obj.get("id")
         path = where if not where.endswith(":/") else where[:-1]
         row = Row(table, {k: v for k, v in obj.items() if not isinstance(v, (dict, list))}, where, dict(parent))
         # Objects nested one-to-one: the parent is applied first, the link is implied.
         if table == "service" and isinstance(obj.get("organization"), dict):
-            org_id = self.object("organization", obj["organization"], f"{path}/organization", {})
+            org_id = self.object("organization", obj["organization"], f"{path}/organization", {}, depth + 1)
             row.parent.setdefault("organization_id", org_id)
         if table == "service_at_location":
             if isinstance(obj.get("service"), dict):
-                row.parent["service_id"] = self.object("service", obj["service"], f"{path}/service", {})
+                row.parent["service_id"] = self.object("service", obj["service"], f"{path}/service", {}, depth + 1)
             if isinstance(obj.get("location"), dict):
-                row.parent["location_id"] = self.object("location", obj["location"], f"{path}/location", {})
+                row.parent["location_id"] = self.object("location", obj["location"], f"{path}/location", {}, depth + 1)
         if table == "taxonomy_term" and isinstance(obj.get("taxonomy_detail"), dict):
-            detail_id = self.object("taxonomy", obj["taxonomy_detail"], f"{path}/taxonomy_detail", {})
+            detail_id = self.object("taxonomy", obj["taxonomy_detail"], f"{path}/taxonomy_detail", {}, depth + 1)
             row.parent.setdefault("taxonomy_id", detail_id)
         if table == "attribute" and isinstance(obj.get("taxonomy_term"), dict):
             row.parent["taxonomy_term_id"] = self.object(
-                "taxonomy_term", obj["taxonomy_term"], f"{path}/taxonomy_term", {}
+                "taxonomy_term", obj["taxonomy_term"], f"{path}/taxonomy_term", {}, depth + 1
             )
         self.source.rows.append(row)
         nested = {key: (child, link) for key, child, link in NESTED.get(table, [])}
@@ -280,7 +288,7 @@ class _Flattener:
                 for i, item in enumerate(value):
                     if isinstance(item, dict) and item.get("id") in (None, ""):
                         item = {**item, "id": derived_id(child_table, str(own_id), key, str(i))}
-                    self.object(child_table, item, f"{path}/{key}/{i}", child_parent)
+                    self.object(child_table, item, f"{path}/{key}/{i}", child_parent, depth + 1)
             elif isinstance(value, (list, dict)) and value and key not in _ONE_TO_ONE:
                 self.source.not_modelled[f"{table}.{key}"] += len(value) if isinstance(value, list) else 1
         return own_id
@@ -318,7 +326,9 @@ def _mark_collections(rows: list[Row], present_tables: set[str]) -> None:
 def read_csv_package(package: Path, source: Source) -> None:
     try:
         meta = json.loads(package.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError, RecursionError) as exc:
         source.errors.append(f"{package.name}: cannot read the datapackage ({exc})")
         return
     base = package.parent.resolve()
@@ -376,20 +386,37 @@ def read_source(path: Path, forced_type: str | None = None) -> Source:
 def _read_csv_table(path: Path, table: str, label: str, source: Source) -> None:
     """The rows of one CSV table, each known as ``label:LINE`` (the line its record starts on)."""
     flattener = _Flattener(source)
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        line = 1
-        for record in reader:
-            start, line = line + 1, reader.line_num
-            if None in record:
-                source.errors.append(f"{label}:{start}: more values than columns")
-                continue
-            flattener.table_row(table, record, f"{label}:{start}")
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)  # longer values are refused by the caps, record by record
+    line = 1
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            for record in reader:
+                start, line = line + 1, reader.line_num
+                if None in record:
+                    source.errors.append(f"{label}:{start}: more values than columns")
+                    continue
+                flattener.table_row(table, record, f"{label}:{start}")
+    except UnicodeDecodeError:
+        source.errors.append(
+            f"{label}:{line + 1}: not UTF-8 text; save the file as UTF-8 (the rest of this file was skipped)"
+        )
+    except csv.Error as exc:
+        source.errors.append(f"{label}:{line + 1}: not readable CSV ({exc}); the rest of this file was skipped")
+    except OSError as exc:
+        source.errors.append(f"{label}: cannot read the file ({exc})")
 
 
 def _read_json_file(path: Path, source: Source, forced_type: str | None) -> None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        source.errors.append(f"{path.name}: not readable JSON (nested too deeply); nothing imported from it")
+        return
+    except UnicodeDecodeError as exc:
+        source.errors.append(f"{path.name}: not UTF-8 text at byte {exc.start}; save the file as UTF-8")
+        return
     except (OSError, ValueError) as exc:
         source.errors.append(f"{path.name}: not readable JSON ({exc})")
         return
@@ -565,16 +592,25 @@ class _Record:
         return value
 
 
+def _is_unsafe_link(value: str) -> bool:
+    """A link with a scheme (as a browser reads it: spaces and control characters dropped) that is not
+    http(s), mailto or tel; other malformed values are left out with a warning as before."""
+    squeezed = "".join(ch for ch in value if not (ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F))
+    scheme = _SCHEME.match(squeezed)
+    return scheme is not None and scheme[0][:-1].lower() not in ALLOWED_SCHEMES
+
+
 def _preview(value: Any) -> str:
     text = str(value)
     return text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"
 
 
 def _column_limits(model: type, values: dict) -> None:
+    """Every text within its column's length, or for TEXT columns the agency forms' cap (TEXT_LIMITS)."""
     for name, value in values.items():
         if isinstance(value, str):
-            length = getattr(model.__table__.c[name].type, "length", None)
-            if length and len(value) > length:
+            length = getattr(model.__table__.c[name].type, "length", None) or text_limit(model.__tablename__, name)
+            if len(value) > length:
                 raise RecordError(f"'{name}' has {len(value)} characters; at most {length} fit")
 
 
@@ -794,6 +830,8 @@ class Importer:
         """An email address or URI as HSDS formats them (so that our export stays valid); another
         value is left out with a warning rather than failing the whole record."""
         value = rec.text(name)
+        if value is not None and kind == "uri" and _is_unsafe_link(value):
+            raise RecordError(f"'{name}' {_preview(value)!r}: only http, https, mailto and tel links are accepted")
         if value is None or (_EMAIL if kind == "email" else _URI).match(value):
             return value
         self.report.warnings.append(f"{rec.row.label()}: '{name}' {_preview(value)!r} is not a valid {kind}; left out")

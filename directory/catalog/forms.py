@@ -20,7 +20,6 @@ from wtforms import (
     widgets,
 )
 from wtforms.validators import (
-    URL,
     DataRequired,
     Email,
     InputRequired,
@@ -30,7 +29,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from directory.catalog.limits import text_limit
 from directory.catalog.models import DISTRICTS, SERVICE_FIELDS, SERVICE_STATUSES, WEEKDAYS
+from directory.catalog.urls import SafeURL
 
 LANGUAGE_CHOICES = [
     ("zh", _l("Mandarin")),
@@ -56,6 +57,11 @@ WEEKDAY_LABELS = {
 }
 
 
+def _cap(column: str) -> int:
+    """A service text's length cap (the HSDS import applies the same: directory/catalog/limits.py)."""
+    return text_limit("service", column)
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
@@ -74,23 +80,30 @@ class ServiceForm(FlaskForm):
     version = HiddenField()
     name = StringField(_l("Service name"), validators=[DataRequired(), Length(max=300)])
     alternate_name = StringField(_l("English name"), validators=[Optional(), Length(max=300)])
-    description = TextAreaField(_l("Description"), validators=[DataRequired(), Length(max=5000)])
+    description = TextAreaField(_l("Description"), validators=[DataRequired(), Length(max=_cap("description"))])
     status = SelectField(_l("Status"), choices=[(s, STATUS_LABELS[s]) for s in SERVICE_STATUSES])
     taxonomy_codes = MultiCheckboxField(_l("Categories"), validators=[DataRequired()])
     location_ids = MultiCheckboxField(_l("Locations"))  # none: a phone or online service
-    application_process = TextAreaField(_l("How to apply"), validators=[Optional(), Length(max=3000)])
-    fees_description = TextAreaField(_l("Fees"), validators=[Optional(), Length(max=2000)])
-    eligibility_description = TextAreaField(_l("Who is eligible"), validators=[Optional(), Length(max=3000)])
+    application_process = TextAreaField(
+        _l("How to apply"), validators=[Optional(), Length(max=_cap("application_process"))]
+    )
+    fees_description = TextAreaField(_l("Fees"), validators=[Optional(), Length(max=_cap("fees_description"))])
+    eligibility_description = TextAreaField(
+        _l("Who is eligible"), validators=[Optional(), Length(max=_cap("eligibility_description"))]
+    )
     minimum_age = IntegerField(_l("Minimum age"), validators=[Optional(), NumberRange(0, 120)])
     maximum_age = IntegerField(_l("Maximum age"), validators=[Optional(), NumberRange(0, 120)])
     accepting_referrals = BooleanField(_l("Accepting referrals now"))
-    capacity_note = TextAreaField(_l("Capacity or waiting list"), validators=[Optional(), Length(max=1000)])
-    alert = TextAreaField(_l("Notice"), validators=[Optional(), Length(max=1000)])
+    capacity_note = TextAreaField(
+        _l("Capacity or waiting list"), validators=[Optional(), Length(max=_cap("capacity_note"))]
+    )
+    alert = TextAreaField(_l("Notice"), validators=[Optional(), Length(max=_cap("alert"))])
     languages = MultiCheckboxField(_l("Languages"), choices=LANGUAGE_CHOICES)
     required_documents = TextAreaField(
-        _l("Documents to bring (one per line)"), validators=[Optional(), Length(max=2000)]
+        _l("Documents to bring (one per line)"),
+        validators=[Optional(), Length(max=text_limit("required_document", "document"))],
     )
-    url = URLField(_l("Web page"), validators=[Optional(), URL(), Length(max=500)])
+    url = URLField(_l("Web page"), validators=[Optional(), SafeURL(), Length(max=500)])
     email = StringField(_l("Email"), validators=[Optional(), Email(), Length(max=200)])
 
     def validate_maximum_age(self, field):
@@ -116,7 +129,7 @@ class EligibilityForm(FlaskForm):
 
     version = HiddenField()
     eligibility_description = TextAreaField(
-        _l("Who is eligible, in your own words"), validators=[Optional(), Length(max=3000)]
+        _l("Who is eligible, in your own words"), validators=[Optional(), Length(max=_cap("eligibility_description"))]
     )
 
     def description(self) -> str | None:
@@ -131,7 +144,9 @@ class LocationForm(FlaskForm):
     postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=20)])
     latitude = FloatField(_l("Latitude"), validators=[InputRequired(), NumberRange(22.4, 24.1)])
     longitude = FloatField(_l("Longitude"), validators=[InputRequired(), NumberRange(112.9, 114.2)])
-    transportation = TextAreaField(_l("How to get there"), validators=[Optional(), Length(max=1000)])
+    transportation = TextAreaField(
+        _l("How to get there"), validators=[Optional(), Length(max=text_limit("location", "transportation"))]
+    )
 
     def values(self) -> dict:
         data = {
@@ -196,7 +211,9 @@ class HolidayForm(FlaskForm):
     closed = BooleanField(_l("Closed all day"), default=True)
     opens_at = StringField(_l("Opens"), validators=[Optional()])
     closes_at = StringField(_l("Closes"), validators=[Optional()])
-    description = StringField(_l("Note"), validators=[Optional(), Length(max=200)])
+    description = StringField(
+        _l("Note"), validators=[Optional(), Length(max=text_limit("schedule_exception", "description"))]
+    )
 
     def validate_ends_on(self, field):
         if self.starts_on.data and field.data and field.data < self.starts_on.data:

@@ -181,8 +181,11 @@ def edit_eligibility(service_id: str):
     rows = editor.rows_from_form(request.form)
     facts_form, facts = _sample_facts(request.form)
     action = request.form.get("action", "save")
-    if request.form.get("remove", "").isdigit():
-        del rows[int(request.form["remove"]) : int(request.form["remove"]) + 1]
+    if "remove" in request.form:  # the no-JavaScript "remove row" button: its value is the row's place
+        remove = request.form["remove"].strip()
+        if not (remove.isascii() and remove.isdigit() and len(remove) <= 4):
+            abort(400)
+        del rows[int(remove) : int(remove) + 1]
         return _eligibility_page(service, form, rows, facts_form, None, 200)
     if action == "add":
         rows.append(editor.RuleRow())

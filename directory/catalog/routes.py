@@ -19,15 +19,23 @@ from directory.extensions import db
 bp = Blueprint("catalog", __name__)
 
 
+MAX_PAGE = 1_000_000
+
+
 def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
+    """The ``page`` asked for: 1 when it is not a whole number, at most MAX_PAGE (past the end: the last)."""
+    raw = request.args.get("page", "1").strip()
+    if not raw.isascii() or not raw.isdigit():
         return 1
+    return max(1, min(int(raw) if len(raw) <= 7 else MAX_PAGE, MAX_PAGE))
 
 
 def _paginate(query):
-    return db.paginate(query, page=_page(), per_page=current_app.config["PER_PAGE"], error_out=False)
+    per_page = current_app.config["PER_PAGE"]
+    page = db.paginate(query, page=_page(), per_page=per_page, error_out=False)
+    if not page.items and page.page > 1 and page.pages:  # past the end: show the last page
+        page = db.paginate(query, page=page.pages, per_page=per_page, error_out=False)
+    return page
 
 
 @bp.route("/")

@@ -43,6 +43,7 @@ from directory.eligibility.explain import HIV_LABELS, HUKOU_LABELS, REHAB_LABELS
 from directory.eligibility.rules import REHAB_STATUSES, SUBSTANCES
 
 PREFIX = "f_"
+MAX_NUMBER_LENGTH = 12  # characters of a number fact (an income of 10 million yuan has 8 digits)
 NONE = "none"  # "none of these" in the substances and documents boxes
 OUTSIDE = "other"  # district: lives outside Guangzhou
 COMMON_DOCUMENTS = (
@@ -98,6 +99,8 @@ class WholeNumberField(IntegerField):
             self.data = None
             return
         try:
+            if len(raw) > MAX_NUMBER_LENGTH:  # no fact needs more digits; int() of thousands would fail
+                raise ValueError(raw[:20])
             self.data = int(raw)
         except ValueError as exc:
             self.data = None

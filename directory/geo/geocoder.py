@@ -206,17 +206,26 @@ def get_geocoder(app_config: Mapping[str, Any]) -> OnlineGeocoder | None:
     service = str(app_config.get("GEOCODER") or "").strip().lower()
     if service in OFFLINE_NAMES:
         return None
-    timeout = float(app_config.get("GEOCODER_TIMEOUT") or 5)
-    min_delay = float(app_config.get("GEOCODER_MIN_DELAY") or 1.0)
+    timeout = _seconds(app_config, "GEOCODER_TIMEOUT", 5)
+    min_delay = _seconds(app_config, "GEOCODER_MIN_DELAY", 1.0)
     user_agent = app_config.get("GEOCODER_USER_AGENT")
-    options: dict[str, Any] = dict(app_config.get("GEOCODER_OPTIONS") or {})
+    raw_options = app_config.get("GEOCODER_OPTIONS") or {}
+    if not isinstance(raw_options, Mapping):
+        raise ValueError("GEOCODER_OPTIONS must be a dict (a JSON object in the environment)")
+    options: dict[str, Any] = dict(raw_options)
     if service == "nominatim":
         if not user_agent:
-            raise ValueError("GEOCODER=nominatim needs GEOCODER_USER_AGENT (Nominatim's usage policy)")
+            raise ValueError(
+                "GEOCODER=nominatim needs GEOCODER_USER_AGENT, a name for this installation with a contact "
+                "(Nominatim's usage policy), e.g. 'lianjie-guangzhou (admin@example.org)'"
+            )
+        scheme = str(app_config.get("GEOCODER_SCHEME") or "https").lower()
+        if scheme not in ("http", "https"):
+            raise ValueError(f"GEOCODER_SCHEME must be https or http, not {scheme!r}")
         options.update(
             user_agent=str(user_agent),
             domain=str(app_config.get("GEOCODER_DOMAIN") or "nominatim.openstreetmap.org"),
-            scheme=str(app_config.get("GEOCODER_SCHEME") or "https"),
+            scheme=scheme,
         )
     elif user_agent:
         options.setdefault("user_agent", str(user_agent))
@@ -227,6 +236,31 @@ def get_geocoder(app_config: Mapping[str, Any]) -> OnlineGeocoder | None:
         if geocoder is None:
             geocoder = _geocoders[cache_key] = _build(service, options, min_delay)
     return geocoder
+
+
+def _seconds(app_config: Mapping[str, Any], key: str, default: float) -> float:
+    raw = app_config.get(key)
+    if raw is None or raw == "":
+        return float(default)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"{key} must be a number of seconds, not {raw!r}") from None
+    if not 0 < value < 3600:
+        raise ValueError(f"{key} must be a number of seconds above 0, not {raw!r}")
+    return value
+
+
+def check_geocoder_config(app_config: Mapping[str, Any]) -> None:
+    """Build the configured geocoder once at start: a misconfiguration stops the app with a clear message
+    instead of answering 500 to every place search. No request is sent."""
+    try:
+        get_geocoder(app_config)
+    except ValueError as exc:
+        raise RuntimeError(
+            f"Geocoder settings: {exc}. See 'Online geocoding' in docs/operations.md "
+            "(GEOCODER=offline, the default, needs nothing else)."
+        ) from exc
 
 
 def _build(service: str, options: dict[str, Any], min_delay: float) -> OnlineGeocoder:
@@ -324,4 +358,9 @@ def resolve_place(text: str, *, gazetteer: Gazetteer, online_geocoder: OnlineGeo
 def resolve_for_app(text: str, app: Flask | None = None) -> GeoResult:
     """:func:`resolve_place` with the app's gazetteer and configured geocoder (``current_app`` by default)."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    return resolve_place(text, gazetteer=default_gazetteer(app), online_geocoder=get_geocoder(app.config))
+    try:
+        online = get_geocoder(app.config)
+    except Exception:  # settings changed under a running app: gazetteer places and coordinates still work
+        log.exception("the online geocoder is misconfigured; using the gazetteer alone")
+        online = None
+    return resolve_place(text, gazetteer=default_gazetteer(app), online_geocoder=online)

@@ -31,6 +31,7 @@ from directory.catalog.services import local_now, local_today
 from directory.eligibility.forms import ClientFactsForm
 from directory.extensions import db
 from directory.models_base import utcnow
+from directory.redirects import safe_next
 from directory.referrals import rules
 from directory.referrals import services as referrals
 from directory.referrals.access import deny, load_client, load_need, load_referral, require_client_keeper
@@ -262,10 +263,8 @@ def new_consent(client_id: str):
             else:
                 db.session.commit()
                 flash(_("The consent was recorded."), "success")
-                back = request.args.get("next") or ""
-                if back.startswith("/") and not back.startswith("//"):
-                    return redirect(back)
-                return redirect(url_for("referrals.client", client_id=client.id))
+                back = url_for("referrals.client", client_id=client.id)
+                return redirect(safe_next(request.args.get("next"), back))
     status = 400 if request.method == "POST" else 200
     return render_template("referrals/consent_form.html", form=form, client=client), status
 
