@@ -48,7 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_login(app, login_manager)
 
     from directory import models  # noqa: F401  (register every table)
-    from directory.accounts.audit import install_audit_writer
+    from directory.accounts.audit import commit_view_audit, install_audit_writer
     from directory.accounts.routes import bp as accounts_bp
     from directory.api.routes import bp as api_bp
     from directory.catalog.manage_routes import bp as manage_bp
@@ -71,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
     install_sync(app)
     install_guards()
     install_audit_writer()
+    app.after_request(commit_view_audit)
     register_web(app)
     register_template_helpers(app)
     register_cli(app)

@@ -87,6 +87,15 @@ def _drop_pending(session: Session, previous_transaction) -> None:
         session.info.pop(_PENDING, None)
 
 
+def commit_view_audit(response):
+    """After a page is drawn: write the audit rows of what it showed, in one short transaction.
+
+    Runs before the response leaves, so a page whose audit row cannot be written is not shown (500)."""
+    if db.session().info.get(_PENDING):
+        db.session.commit()
+    return response
+
+
 def install_audit_writer() -> None:
     """Write the waiting audit rows in each commit (a flush that runs anyway writes them too)."""
     if not event.contains(Session, "before_commit", _write_pending):

@@ -104,7 +104,6 @@ def service(service_id: str):
         from directory.referrals.services import client_facts
 
         client = load_client(request.args["client"])
-        db.session.commit()
         facts = client_facts(client) or None
         facts_form = ClientFactsForm.from_facts(facts, meta={"csrf": False})
     else:

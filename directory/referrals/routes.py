@@ -1,7 +1,8 @@
 """Client records, referrals, outreach attempts, the follow-up queue and the agency inbox.
 
 Every route loads its object through one helper that checks access (403 and an audit row when refused)
-and writes the audit row for the view; changes are audited by the services. Pages carry client data, so
+and records the audit row for the view, written after the page is drawn, in one short transaction
+(``commit_view_audit``); changes are audited by the services and committed by their routes. Pages carry client data, so
 every response of this blueprint is sent with ``Cache-Control: no-store``.
 """
 
@@ -94,7 +95,6 @@ def client_list():
     page = db.paginate(query, per_page=PER_PAGE, error_out=False)
     for client in page.items:
         audit("view", "client", client.id, client.id, {"list": True})
-    db.session.commit()
     return render_template("referrals/client_list.html", page=page, q=q)
 
 
@@ -119,7 +119,6 @@ def new_client():
 @login_required
 def client(client_id: str):
     client = load_client(client_id)
-    db.session.commit()
     need_form = NeedForm()
     need_form.category.choices = _term_choices()
     return render_template(
@@ -138,7 +137,6 @@ def edit_client(client_id: str):
     if request.method == "GET":
         form, facts_form = ClientForm(obj=client), ClientFactsForm.from_facts(referrals.client_facts(client))
         form.version.data = client.version
-        db.session.commit()
     else:
         form, facts_form = ClientForm(), ClientFactsForm()
         if all([form.validate_on_submit(), facts_form.validate_on_submit()]):
@@ -188,7 +186,6 @@ def add_need(client_id: str):
 @login_required
 def need(need_id: str):
     need = load_need(need_id)
-    db.session.commit()
     form = CloseNeedForm()
     return _need_page(need, form, 200)
 
@@ -414,7 +411,6 @@ def _referral_problems(form: ReferralForm, problems: dict) -> None:
 @login_required
 def referral(referral_id: str):
     referral = load_referral(referral_id)
-    db.session.commit()
     if can_view_client(current_user, referral.client):
         form = AttemptForm()
         _prefill_attempt(form, referral)
@@ -528,7 +524,6 @@ def followups():
         if item.client_id not in seen:
             seen.add(item.client_id)
             audit("view", "client", item.client_id, item.client_id, {"list": "followups"})
-    db.session.commit()
     return render_template("referrals/followups.html", queue=queue, today=local_today(), now=utcnow())
 
 
@@ -543,7 +538,6 @@ def inbox():
     page = db.paginate(referrals.inbox_query(current_user.organization_id, status), per_page=PER_PAGE, error_out=False)
     for item in page.items:
         audit("view", "referral", item.id, item.client_id, {"list": "inbox"})
-    db.session.commit()
     today = local_today()
     counts = dict(
         db.session.execute(
@@ -569,7 +563,6 @@ def print_list(client_id: str):
     chosen = request.args.getlist("service") or referrals.default_print_selection(client)
     services = referrals.printable_services(client, chosen[:30])
     audit("print", "client", client.id, client.id, {"services": [s.id for s, _locs in services]})
-    db.session.commit()
     return render_template("referrals/print.html", client=client, services=services, now=local_now())
 
 
