@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from types import SimpleNamespace
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -96,6 +97,8 @@ class ReportFilter:
 
 
 # --- result rows ---------------------------------------------------------------------------------
+# The rows of the tables are named tuples (a page makes thousands of them; a frozen dataclass costs ten
+# times more to make), the single figures frozen dataclasses.
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,7 @@ class Overview:
     needs_met_after_refusal: int
 
 
-@dataclass(frozen=True)
-class RateRow:
+class RateRow(NamedTuple):
     key: str
     label: str
     referrals: int
@@ -118,14 +120,12 @@ class RateRow:
     detail: str = ""  # the organization of a resource
 
 
-@dataclass(frozen=True)
-class CountRow:
+class CountRow(NamedTuple):
     key: str
     count: int
 
 
-@dataclass(frozen=True)
-class RefusalRow:
+class RefusalRow(NamedTuple):
     """Refusals at one resource (or category) by one party for one reason; ``total``: all its refusals."""
 
     key: str
@@ -137,8 +137,7 @@ class RefusalRow:
     total: int
 
 
-@dataclass(frozen=True)
-class CurvePoint:
+class CurvePoint(NamedTuple):
     attempt: int  # MAX_ATTEMPT_BUCKET stands for "that many or more"
     successes: int
     cumulative: int
@@ -166,8 +165,7 @@ class Medians:
     delivered: int
 
 
-@dataclass(frozen=True)
-class WorkloadRow:
+class WorkloadRow(NamedTuple):
     key: str
     label: str
     open: int
@@ -294,84 +292,25 @@ def _filters(table, f: ReportFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-# The scope's columns each figure reads (besides in_range). The scope is materialized with only the
-# columns the figures asked for need: writing it is most of its cost.
-SCOPE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "overview": ("final", "success"),
-    "needs": ("need_id", "need_status", "status"),
-    "workload": ("caseworker_id", "in_queue", "active", "due_today", "overdue", "stale"),
-    "success_resource": ("service_id", "organization_id", "final", "success"),
-    "success_organization": ("service_id", "organization_id", "final", "success"),
-    "success_category": ("category", "final", "success"),
-    "success_district": ("district", "final", "success"),
-    "success_caseworker": ("caseworker_id", "final", "success"),
-    "success_month": ("month", "final", "success"),
-    "persistence": ("final", "success", "attempt_count", "refused_before_delivery"),
-    "curve": ("success", "delivered_at_attempt"),
-    "median_acceptance": ("days_to_acceptance",),
-    "median_service": ("days_to_service",),
-}
+def _referral(f: ReportFilter, *conditions, dated: bool = True) -> list[ColumnElement[bool]]:
+    """The conditions that select referrals: the filter's, the date range (unless ``dated`` is False: the
+    workload is about today), and the figure's own."""
+    dates = [_in_range(Referral, f)] if dated else []
+    return [*dates, *_filters(Referral, f), *conditions]
 
 
-def _scope_columns(f: ReportFilter) -> dict[str, Callable[[], ColumnElement]]:
-    """Every column the scope can have, as an expression over the referral (built when asked for)."""
-    r = Referral
-    active = r.status.in_(sorted(ACTIVE_STATUSES))
-
-    def workload(condition) -> Callable[[], ColumnElement]:
-        def column() -> ColumnElement:
-            if f.today is None or f.now is None:
-                raise ValueError("the workload needs today and now")
-            return case((condition(), 1), else_=0)
-
-        return column
-
-    return {
-        "need_id": lambda: r.need_id,
-        "service_id": lambda: r.service_id,
-        "organization_id": lambda: r.organization_id,
-        "caseworker_id": lambda: r.caseworker_id,
-        "category": lambda: r.category,
-        "district": lambda: r.district,
-        "need_status": lambda: r.need_status,
-        "status": lambda: r.status,
-        "month": lambda: local_month(r.created_at, f.timezone),
-        "final": lambda: case((or_(r.status.in_(FINAL_STATUSES), r.need_status != "open"), 1), else_=0),
-        "success": lambda: case((r.status == "delivered", 1), else_=0),
-        "attempt_count": lambda: r.attempt_count,
-        "delivered_at_attempt": lambda: r.delivered_at_attempt,
-        "refused_before_delivery": lambda: case((r.refused_before_delivery == true(), 1), else_=0),
-        "days_to_acceptance": lambda: days_between(r.created_at, r.accepted_at),
-        "days_to_service": lambda: case((r.status == "delivered", days_between(r.created_at, r.delivered_at))),
-        # The workload: the caseworker's queue (needs still open; active, or a follow-up due by today).
-        "in_queue": workload(lambda: and_(r.need_status == "open", or_(active, r.next_follow_up <= f.today))),
-        "active": lambda: case((active, 1), else_=0),
-        "due_today": workload(lambda: r.next_follow_up == f.today),
-        "overdue": workload(lambda: r.next_follow_up < f.today),
-        "stale": workload(lambda: and_(active, r.last_activity_at <= f.now - STALE_AFTER)),
-    }
+def _is_final() -> ColumnElement[bool]:
+    """The referral has an outcome: delivered, refused, or its need closed while it was still active (final
+    and unsuccessful)."""
+    return or_(Referral.status.in_(FINAL_STATUSES), Referral.need_status != "open")
 
 
-def scope(f: ReportFilter, names: Iterable[str]) -> CTE:
-    """One row per selected referral with what the ``names`` figures group or count by (a CTE).
+def _final() -> ColumnElement:
+    return case((_is_final(), 1), else_=0)
 
-    It reads the referral table alone: the need's category and status, the district and the caseworker
-    are kept on the referral (``Referral.category`` …), and so is what the figures need of its attempts
-    (``accepted_at``, ``delivered_at``, ``delivered_at_attempt``, ``refused_before_delivery``,
-    ``attempt_count``: ``rules.summarize_attempts``).
 
-    ``final`` is 1 when the referral has an outcome: delivered, refused, or its need closed while it was
-    still active (final and unsuccessful); ``success`` is 1 when delivered. ``in_range`` is 1 inside the
-    date range; the rows outside it are kept too (the workload is about today).
-    """
-    in_range = _in_range(Referral, f)
-    available = _scope_columns(f)
-    wanted = sorted({column for name in names for column in SCOPE_COLUMNS.get(name, ())})
-    query = select(
-        *(available[column]().label(column) for column in wanted),
-        case((in_range, 1), else_=0).label("in_range"),
-    ).where(*_filters(Referral, f))
-    return query.cte("scope").prefix_with("MATERIALIZED")
+def _success() -> ColumnElement:
+    return case((Referral.status == "delivered", 1), else_=0)
 
 
 # --- the referral family: overview, needs, success breakdowns, workload --------------------------
@@ -391,25 +330,41 @@ def _labelled(query: Select, by: str, key):
     return query, None, None
 
 
-def _by_resource(s: CTE) -> CTE:
-    """Referrals, final outcomes and successes per resource, with its organization: the organization
-    breakdown sums these rows instead of grouping the referrals again."""
+def _rates(key, f: ReportFilter, name: str):
+    """Referrals, final outcomes and successes per value of ``key`` (a subquery: k, n, final, success)."""
     return (
         select(
-            s.c.service_id.label("k"),
-            s.c.organization_id,
+            key.label("k"),
             func.count().label("n"),
-            func.sum(s.c.final).label("final"),
-            func.sum(s.c.success).label("success"),
+            func.sum(_final()).label("final"),
+            func.sum(_success()).label("success"),
         )
-        .where(s.c.in_range == 1)
-        .group_by(s.c.service_id, s.c.organization_id)
+        .where(*_referral(f))
+        .group_by(key)
+        .subquery(name)
+    )
+
+
+def _by_resource(f: ReportFilter) -> CTE:
+    """Referrals, final outcomes and successes per resource, with its organization: the organization
+    breakdown sums these rows instead of grouping the referrals again."""
+    r = Referral
+    return (
+        select(
+            r.service_id.label("k"),
+            r.organization_id,
+            func.count().label("n"),
+            func.sum(_final()).label("final"),
+            func.sum(_success()).label("success"),
+        )
+        .where(*_referral(f))
+        .group_by(r.service_id, r.organization_id)
         .cte("by_resource")
         .prefix_with("MATERIALIZED")
     )
 
 
-def _success_branch(s: CTE, by: str, f: ReportFilter, by_resource: Callable[[], CTE]) -> Select:
+def _success_branch(by: str, f: ReportFilter, by_resource: Callable[[], CTE]) -> Select:
     """Referrals, final outcomes and successes per value of a dimension (grouped first, named after)."""
     if by == "resource":
         grouped = by_resource()
@@ -417,19 +372,10 @@ def _success_branch(s: CTE, by: str, f: ReportFilter, by_resource: Callable[[], 
         r = by_resource().c
         sums = (func.sum(r.n).label("n"), func.sum(r.final).label("final"), func.sum(r.success).label("success"))
         grouped = select(r.organization_id.label("k"), *sums).group_by(r.organization_id).subquery("by_organization")
+    elif by == "month":
+        grouped = _rates(local_month(Referral.created_at, f.timezone), f, "by_month")
     else:
-        key = s.c["caseworker_id" if by == "caseworker" else by]
-        grouped = (
-            select(
-                key.label("k"),
-                func.count().label("n"),
-                func.sum(s.c.final).label("final"),
-                func.sum(s.c.success).label("success"),
-            )
-            .where(s.c.in_range == 1)
-            .group_by(key)
-            .subquery(f"by_{by}")
-        )
+        grouped = _rates(getattr(Referral, "caseworker_id" if by == "caseworker" else by), f, f"by_{by}")
     g = grouped.c
     if by == "category":
         query, key = _category_key(select().select_from(grouped), g.k, f)
@@ -440,22 +386,23 @@ def _success_branch(s: CTE, by: str, f: ReportFilter, by_resource: Callable[[], 
     return query.add_columns(*_row(f"success_{by}", key=g.k, label=label, detail=detail, values=values))
 
 
-def _referral_branches(s: CTE, f: ReportFilter) -> dict[str, Callable[[], Select]]:
-    in_range = s.c.in_range == 1
+def _referral_branches(f: ReportFilter) -> dict[str, Callable[[], Select]]:
+    r = Referral
 
     def overview() -> Select:
-        values = (func.count(), func.coalesce(func.sum(s.c.final), 0), func.coalesce(func.sum(s.c.success), 0))
-        return select(*_row("overview", values=values)).where(in_range)
+        values = (func.count(), func.coalesce(func.sum(_final()), 0), func.coalesce(func.sum(_success()), 0))
+        return select(*_row("overview", values=values)).where(*_referral(f))
 
     def needs() -> Select:
+        # A need's referrals all carry its status: grouped by need, over the closed needs only.
         per_need = (
             select(
-                s.c.need_id,
-                func.max(s.c.need_status).label("status"),
-                func.max(case((s.c.status == "refused", 1), else_=0)).label("refused"),
+                r.need_id,
+                func.max(r.need_status).label("status"),
+                func.max(case((r.status == "refused", 1), else_=0)).label("refused"),
             )
-            .where(in_range, s.c.need_status != "open")  # the figures count closed needs only
-            .group_by(s.c.need_id)
+            .where(*_referral(f, r.need_status != "open"))
+            .group_by(r.need_id)
             .subquery("per_need")
         )
         n = per_need.c
@@ -464,16 +411,21 @@ def _referral_branches(s: CTE, f: ReportFilter) -> dict[str, Callable[[], Select
         return select(*_row("needs", values=values)).select_from(per_need)
 
     def workload() -> Select:
+        # The caseworker's queue: needs still open; active, or a follow-up due by today.
+        if f.today is None or f.now is None:
+            raise ValueError("the workload needs today and now")
+        active = r.status.in_(sorted(ACTIVE_STATUSES))
+        in_queue = and_(r.need_status == "open", or_(active, r.next_follow_up <= f.today))
         grouped = (
             select(
-                s.c.caseworker_id.label("k"),
-                func.sum(s.c.active).label("open"),
-                func.sum(s.c.due_today).label("due"),
-                func.sum(s.c.overdue).label("overdue"),
-                func.sum(s.c.stale).label("stale"),
+                r.caseworker_id.label("k"),
+                _sum_if(active).label("open"),
+                _sum_if(r.next_follow_up == f.today).label("due"),
+                _sum_if(r.next_follow_up < f.today).label("overdue"),
+                _sum_if(and_(active, r.last_activity_at <= f.now - STALE_AFTER)).label("stale"),
             )
-            .where(s.c.in_queue == 1)
-            .group_by(s.c.caseworker_id)
+            .where(*_referral(f, in_queue, dated=False))
+            .group_by(r.caseworker_id)
             .subquery("workload")
         )
         g = grouped.c
@@ -481,9 +433,9 @@ def _referral_branches(s: CTE, f: ReportFilter) -> dict[str, Callable[[], Select
         return query.add_columns(*_row("workload", key=g.k, label=label, values=(g.open, g.due, g.overdue, g.stale)))
 
     branches: dict[str, Callable[[], Select]] = {"overview": overview, "needs": needs, "workload": workload}
-    by_resource = cache(lambda: _by_resource(s))  # built once, when a branch needs it
+    by_resource = cache(lambda: _by_resource(f))  # built once, when a branch needs it
     for by in DIMENSIONS:
-        branches[f"success_{by}"] = lambda by=by: _success_branch(s, by, f, by_resource)
+        branches[f"success_{by}"] = lambda by=by: _success_branch(by, f, by_resource)
     return branches
 
 
@@ -493,14 +445,18 @@ REFERRAL_FIGURES = ("overview", "needs", "workload", *(f"success_{by}" for by in
 # --- the attempt family: persistence, medians, refusals ------------------------------------------
 
 
-def _median_branch(figure: str, days, condition) -> Select:
-    """The median of a column of days (where ``condition`` holds) and how many values it has, in SQL: the
-    middle value, or the mean of the two middle values, read with ORDER BY … LIMIT … OFFSET."""
-    values = (
-        select(days.label("v")).where(condition, days.is_not(None)).cte(f"{figure}_days").prefix_with("MATERIALIZED")
-    )
-    n = select(func.count()).select_from(values).scalar_subquery()
-    middle = select(values.c.v).order_by(values.c.v).limit(2 - n % 2).offset((n - 1) // 2).subquery(f"{figure}_middle")
+def _median_branch(figure: str, days, conditions: list) -> Select:
+    """The median of the days of the referrals ``conditions`` select and how many values it has, in SQL:
+    the middle value, or the mean of the two middle values, read with ORDER BY … LIMIT … OFFSET.
+
+    On SQLite an index on the days themselves (migration 6fe56adf551c) hands them over in order: the
+    middle is found by skipping half of them, without sorting.
+    """
+    where = [*conditions, days.is_not(None)]
+    counted = select(func.count().label("n")).select_from(Referral).where(*where).cte(f"{figure}_count")
+    n = select(counted.prefix_with("MATERIALIZED").c.n).scalar_subquery()  # counted once, read three times
+    middle = select(days.label("v")).where(*where).order_by(days).limit(2 - n % 2).offset((n - 1) // 2)
+    middle = middle.subquery(f"{figure}_middle")
     return select(*_row(figure, values=(func.avg(middle.c.v), n)))
 
 
@@ -549,33 +505,43 @@ def _refusal_place_branch(counts: SimpleNamespace, by: str, f: ReportFilter) -> 
     )
 
 
-def _attempt_branches(s: CTE, f: ReportFilter) -> dict[str, Callable[[], Select]]:
-    in_range = s.c.in_range == 1
+def _attempt_branches(f: ReportFilter) -> dict[str, Callable[[], Select]]:
+    r = Referral
     refusals = _refusal_counts(f)
 
     def persistence() -> Select:
+        delivered = r.status == "delivered"
         values = (
-            func.coalesce(func.sum(s.c.final), 0),
-            func.coalesce(func.sum(s.c.success), 0),
-            func.coalesce(func.sum(case((s.c.final == 1, s.c.attempt_count), else_=0)), 0),
-            _sum_if(and_(s.c.success == 1, s.c.refused_before_delivery == 1)),
+            func.coalesce(func.sum(_final()), 0),
+            func.coalesce(func.sum(_success()), 0),
+            func.coalesce(func.sum(case((_is_final(), r.attempt_count), else_=0)), 0),
+            _sum_if(and_(delivered, r.refused_before_delivery == true())),
         )
-        return select(*_row("persistence", values=values)).where(in_range)
+        return select(*_row("persistence", values=values)).where(*_referral(f))
 
     def curve() -> Select:
-        at = s.c.delivered_at_attempt
+        at = r.delivered_at_attempt
         bucket = case((at > MAX_ATTEMPT_BUCKET, MAX_ATTEMPT_BUCKET), else_=at)
         grouped = (
             select(bucket.label("k"), func.count().label("n"))
-            .where(in_range, s.c.success == 1, at.is_not(None))
+            # delivered_at is set with delivered_at_attempt: the condition lets SQLite read the index on
+            # the days to the service, which holds the attempt too (migration 6fe56adf551c)
+            .where(*_referral(f, r.status == "delivered", at.is_not(None), r.delivered_at.is_not(None)))
             .group_by(bucket)
             .subquery("curve")
         )
         cumulative = func.sum(grouped.c.n).over(order_by=grouped.c.k)
         return select(*_row("curve", key=grouped.c.k, values=(grouped.c.n, cumulative)))
 
-    def median(figure: str, column: str) -> Callable[[], Select]:
-        return lambda: _median_branch(figure, s.c[column], in_range)
+    # The conditions match the SQLite indexes' (partial, on the days: see _median_branch).
+    def median_acceptance() -> Select:
+        days = days_between(r.created_at, r.accepted_at)
+        return _median_branch("median_acceptance", days, _referral(f, r.accepted_at.is_not(None)))
+
+    def median_service() -> Select:
+        days = days_between(r.created_at, r.delivered_at)
+        delivered = _referral(f, r.status == "delivered", r.delivered_at.is_not(None))
+        return _median_branch("median_service", days, delivered)
 
     def by_party_or_reason(column_name: str) -> Callable[[], Select]:
         def branch() -> Select:
@@ -589,8 +555,8 @@ def _attempt_branches(s: CTE, f: ReportFilter) -> dict[str, Callable[[], Select]
     return {
         "persistence": persistence,
         "curve": curve,
-        "median_acceptance": median("median_acceptance", "days_to_acceptance"),
-        "median_service": median("median_service", "days_to_service"),
+        "median_acceptance": median_acceptance,
+        "median_service": median_service,
         "refusals_party": by_party_or_reason("refused_by"),
         "refusals_reason": by_party_or_reason("refusal_reason"),
         **{f"refusals_at_{by}": (lambda by=by: _refusal_place_branch(refusals, by, f)) for by in REFUSAL_PLACES},
@@ -643,10 +609,9 @@ STATEMENTS = (
 
 
 def _statement(f: ReportFilter, names: Iterable[str]):
-    """The UNION ALL of the named figures' branches over one scope."""
+    """The UNION ALL of the named figures' branches."""
     names = tuple(names)
-    s = scope(f, names)
-    branches = {**_referral_branches(s, f), **_attempt_branches(s, f)}
+    branches = {**_referral_branches(f), **_attempt_branches(f)}
     return union_all(*(branches[name]() for name in names))
 
 
@@ -738,20 +703,16 @@ def read_refusals(rows: Rows, by: str) -> list[CountRow]:
 
 
 def read_refusals_at(rows: Rows, by: str, terms: dict[str, str] | None = None) -> list[RefusalRow]:
-    """Places with the most refusals first; within one, the most frequent party and reason first."""
-    found = [
-        RefusalRow(
-            row.key or "",
-            _name(row, terms),
-            row.detail or "",
-            row.party or "",
-            row.reason or "",
-            _int(row.n1),
-            _int(row.n2),
-        )
-        for row in rows.get(f"refusals_at_{by}", [])
-    ]
-    return sorted(found, key=lambda r: (-r.total, r.label, r.key, -r.count, r.party, r.reason))
+    """Places with the most refusals first; within one, the most frequent party and reason first.
+
+    Thousands of rows at a large scale (resource × party × reason): read by position, one pass."""
+    found = []
+    for _, key, label, detail, party, reason, n1, n2, _, _ in rows.get(f"refusals_at_{by}", []):
+        key = key or ""
+        name = label or (terms.get(key, key) if terms is not None else key)
+        found.append(RefusalRow(key, name, detail or "", party or "", reason or "", int(n1 or 0), int(n2 or 0)))
+    found.sort(key=lambda r: (-r.total, r.label, r.key, -r.count, r.party, r.reason))
+    return found
 
 
 def read_persistence(rows: Rows) -> Persistence:

@@ -229,15 +229,26 @@ def refusals_table(by: str, rows: Sequence[queries.CountRow]) -> Table:
     )
 
 
+def _once(label: Callable[[str], str]) -> Callable[[str], str]:
+    """``label``, translated once per code (a table of thousands of rows has a handful of codes)."""
+    known: dict[str, str] = {}
+
+    def get(code: str) -> str:
+        if code not in known:
+            known[code] = label(code)
+        return known[code]
+
+    return get
+
+
 def refusals_at_table(by: str, rows: Sequence[RefusalRow]) -> Table:
     lead = [str(_l("Resource")), str(_l("Organization"))] if by == "resource" else [str(_l("Category"))]
     cells, bars, seen = [], [], set()
+    party, reason = _once(party_label), _once(reason_label)
     for row in rows:
         place = _place(row, by)
         first = [place, row.detail] if by == "resource" else [place]
-        cells.append(
-            [*first, party_label(row.party), reason_label(row.reason), count_cell(row.count), count_cell(row.total)]
-        )
+        cells.append([*first, party(row.party), reason(row.reason), count_cell(row.count), count_cell(row.total)])
         if row.key not in seen:
             seen.add(row.key)
             bars.append(Bar(place, _count_value(row.total), count_cell(row.total)))
