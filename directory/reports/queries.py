@@ -30,11 +30,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     CTE,
+    CompoundSelect,
+    Date,
     Engine,
     Float,
     Select,
     String,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -49,6 +52,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from directory.accounts.models import User
 from directory.catalog.models import Organization, Service, TaxonomyTerm
@@ -203,24 +207,34 @@ days_between = _sql_function(
 
 
 class local_month(FunctionElement):  # noqa: N801 (an SQL function)
-    """'YYYY-MM' of a UTC timestamp in a time zone (the zone is rendered as a literal)."""
+    """'YYYY-MM' of a UTC timestamp in a time zone (the zone is rendered as a literal).
+
+    SQLite has no zone database: it gets the zone's present offset (Asia/Shanghai has had no DST since
+    1991), taken when the expression is made. Zone and offset are part of the statement's cache key, so
+    the compiled statement is cached like any other.
+    """
 
     type = String()
-    inherit_cache = False  # the zone is not part of the cache key
+    inherit_cache = True
+    _traverse_internals = [
+        *FunctionElement._traverse_internals,
+        ("zone", InternalTraversal.dp_string),
+        ("offset_minutes", InternalTraversal.dp_plain_obj),
+    ]
 
     def __init__(self, column, zone: str):
         if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", zone):
             raise ValueError(f"bad time zone name {zone!r}")
         self.zone = zone
+        offset = datetime.now(ZoneInfo(zone)).utcoffset() or timedelta(0)
+        self.offset_minutes = int(offset.total_seconds() // 60)
         super().__init__(column)
 
 
 @compiles(local_month, "sqlite")
 def _month_sqlite(element, compiler, **kw):
-    # SQLite has no zone database: the zone's present offset (Asia/Shanghai has had no DST since 1991).
-    offset = datetime.now(ZoneInfo(element.zone)).utcoffset() or timedelta(0)
     (column,) = (compiler.process(c, **kw) for c in element.clauses)
-    return f"strftime('%Y-%m', {column}, '{int(offset.total_seconds() // 60):+d} minutes')"
+    return f"strftime('%Y-%m', {column}, '{element.offset_minutes:+d} minutes')"
 
 
 @compiles(local_month)
@@ -249,7 +263,7 @@ def _sum_if(condition) -> ColumnElement:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _category_codes(code: str) -> Select:
+def _category_codes(code) -> Select:
     """The code and every code below it (the taxonomy is at most three deep)."""
     term, parent, grand = TaxonomyTerm, aliased(TaxonomyTerm), aliased(TaxonomyTerm)
     return (
@@ -273,23 +287,51 @@ def _category_key(query: Select, code, f: ReportFilter) -> tuple[Select, ColumnE
     return query, func.coalesce(grand.code, parent.code, code)
 
 
+# The statements read only the shape of a filter (which parts it has, the zone, sub-categories); its values
+# are bound parameters (``_parameters``), so one statement serves every filter of its shape and is built
+# and compiled once (``_statement``).
+
+
 def _in_range(table, f: ReportFilter) -> ColumnElement[bool]:
-    start, end = f.bounds()
-    return and_(table.created_at >= start if start else true(), table.created_at < end if end else true())
+    start = table.created_at >= bindparam("start") if f.start else true()
+    return and_(start, table.created_at < bindparam("end") if f.end else true())
 
 
 def _filters(table, f: ReportFilter) -> list[ColumnElement[bool]]:
     """The filter's conditions on a table with the referral's dimensions (Referral or Refusal)."""
     conditions = []
     if f.category:
-        conditions.append(table.category.in_(_category_codes(f.category)))
+        conditions.append(table.category.in_(_category_codes(bindparam("category"))))
     if f.district:
-        conditions.append(table.district == f.district)
+        conditions.append(table.district == bindparam("district"))
     if f.organization_id:
-        conditions.append(table.organization_id == f.organization_id)
+        conditions.append(table.organization_id == bindparam("organization_id"))
     if f.caseworker_id is not None:
-        conditions.append(table.caseworker_id == f.caseworker_id)
+        conditions.append(table.caseworker_id == bindparam("caseworker_id"))
     return conditions
+
+
+def _shape(f: ReportFilter) -> tuple:
+    """What the statements of a filter depend on (besides the figures): not its values."""
+    present = (f.start, f.end, f.category, f.district, f.organization_id)
+    workload = f.today is not None and f.now is not None
+    offset = datetime.now(ZoneInfo(f.timezone)).utcoffset()  # see local_month
+    return (*(bool(v) for v in present), f.caseworker_id is not None, f.subcategories, f.timezone, offset, workload)
+
+
+def _parameters(f: ReportFilter) -> dict:
+    start, end = f.bounds()
+    values = {
+        "start": start,
+        "end": end,
+        "category": f.category,
+        "district": f.district,
+        "organization_id": f.organization_id,
+        "caseworker_id": f.caseworker_id,
+        "today": f.today,
+        "stale_before": f.now - STALE_AFTER if f.now is not None else None,
+    }
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def _referral(f: ReportFilter, *conditions, dated: bool = True) -> list[ColumnElement[bool]]:
@@ -415,14 +457,15 @@ def _referral_branches(f: ReportFilter) -> dict[str, Callable[[], Select]]:
         if f.today is None or f.now is None:
             raise ValueError("the workload needs today and now")
         active = r.status.in_(sorted(ACTIVE_STATUSES))
-        in_queue = and_(r.need_status == "open", or_(active, r.next_follow_up <= f.today))
+        today = bindparam("today", type_=Date)
+        in_queue = and_(r.need_status == "open", or_(active, r.next_follow_up <= today))
         grouped = (
             select(
                 r.caseworker_id.label("k"),
                 _sum_if(active).label("open"),
-                _sum_if(r.next_follow_up == f.today).label("due"),
-                _sum_if(r.next_follow_up < f.today).label("overdue"),
-                _sum_if(and_(active, r.last_activity_at <= f.now - STALE_AFTER)).label("stale"),
+                _sum_if(r.next_follow_up == today).label("due"),
+                _sum_if(r.next_follow_up < today).label("overdue"),
+                _sum_if(and_(active, r.last_activity_at <= bindparam("stale_before"))).label("stale"),
             )
             .where(*_referral(f, in_queue, dated=False))
             .group_by(r.caseworker_id)
@@ -608,11 +651,22 @@ STATEMENTS = (
 )
 
 
-def _statement(f: ReportFilter, names: Iterable[str]):
-    """The UNION ALL of the named figures' branches."""
+_STATEMENTS: dict[tuple, CompoundSelect] = {}
+
+
+def _statement(f: ReportFilter, names: Iterable[str]) -> CompoundSelect:
+    """The UNION ALL of the named figures' branches, for filters of this one's shape (run it with
+    ``_parameters(f)``). Made once per shape and figures: building it takes longer than some figures."""
     names = tuple(names)
-    branches = {**_referral_branches(f), **_attempt_branches(f)}
-    return union_all(*(branches[name]() for name in names))
+    key = (_shape(f), names)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        branches = {**_referral_branches(f), **_attempt_branches(f)}
+        statement = union_all(*(branches[name]() for name in names))
+        if len(_STATEMENTS) > 512:  # shapes × figure sets: a few dozen in practice
+            _STATEMENTS.clear()
+        _STATEMENTS[key] = statement
+    return statement
 
 
 def _collect(result, found: Rows) -> Rows:
@@ -621,9 +675,9 @@ def _collect(result, found: Rows) -> Rows:
     return found
 
 
-def _run_on(engine: Engine, statement) -> list:
+def _run_on(engine: Engine, statement, parameters: dict) -> list:
     with engine.connect() as connection:
-        return list(connection.execute(statement))
+        return list(connection.execute(statement, parameters))
 
 
 def figures(f: ReportFilter, names: Iterable[str] = FIGURES) -> Rows:
@@ -636,12 +690,13 @@ def figures(f: ReportFilter, names: Iterable[str] = FIGURES) -> Rows:
     parts = [part for part in ([n for n in group if n in names] for group in STATEMENTS) if part]
     found: Rows = defaultdict(list)
     in_memory = db.engine.url.database in (None, "", ":memory:")  # another connection sees another database
+    parameters = _parameters(f)
     if len(parts) < 2 or in_memory:
-        return _collect(db.session.execute(_statement(f, names)), found)
+        return _collect(db.session.execute(_statement(f, names), parameters), found)
     statements = [_statement(f, part) for part in parts]
     engine = db.engine
     with ThreadPoolExecutor(max_workers=len(statements)) as pool:
-        for rows in pool.map(lambda statement: _run_on(engine, statement), statements):
+        for rows in pool.map(lambda statement: _run_on(engine, statement, parameters), statements):
             _collect(rows, found)
     return found
 
