@@ -33,6 +33,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from flask_migrate import upgrade
+from jinja2 import ChoiceLoader, DictLoader
 from sqlalchemy import func, insert, select, text
 
 from bench.calibration import calibration_s
@@ -51,7 +52,7 @@ from directory.referrals.models import (
     Referral,
     Refusal,
 )
-from directory.reports import charts, queries, routes, tables
+from directory.reports import queries, routes
 from directory.reports.queries import FIGURES, ReportFilter, dashboard
 from directory.seed import load_seed
 
@@ -355,34 +356,51 @@ def _manager_client(app):
     return client
 
 
-def _baseline(revision: str) -> SimpleNamespace:
-    """The reports code (queries.py, tables.py, charts.py) of an earlier commit, loaded as modules beside
-    today's: the same run can time the old page and the new one, interleaved, on the same data."""
+def _git_show(revision: str, path: str) -> str:
+    return subprocess.run(
+        ["git", "show", f"{revision}:{path}"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def _baseline(app, revision: str) -> SimpleNamespace:
+    """The reports code and templates of an earlier commit (queries, tables, charts, the page's view and
+    its two templates), loaded beside today's: the same run times the old page and the new one,
+    interleaved, on the same data. Its modules are bench_baseline_*, its templates baseline/reports/*."""
+    baseline = {"sys": "__import__('sys').modules"}
     modules = {}
-    for name in ("queries", "tables", "charts"):
-        source = subprocess.run(
-            ["git", "show", f"{revision}:directory/reports/{name}.py"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+    for name in ("queries", "tables", "charts", "routes"):
+        source = _git_show(revision, f"directory/reports/{name}.py")
+        for old, new in (
+            (
+                "from directory.reports import queries, tables",
+                f"queries, tables = ({baseline['sys']}[n] for n in "
+                "('bench_baseline_queries', 'bench_baseline_tables'))",
+            ),
+            ("from directory.reports import queries", f"queries = {baseline['sys']}['bench_baseline_queries']"),
+            ("from directory.reports.queries import", "from bench_baseline_queries import"),
+            ("from directory.reports.tables import", "from bench_baseline_tables import"),
+            ("from directory.reports.charts import", "from bench_baseline_charts import"),
+            ('"reports/dashboard.html"', '"baseline/reports/dashboard.html"'),
+            ('bp = Blueprint("reports", __name__)', 'bp = Blueprint("baseline_reports", __name__)'),
+        ):
+            source = source.replace(old, new)
         module = types.ModuleType(f"bench_baseline_{name}")
         sys.modules[module.__name__] = module  # dataclasses look their module up
-        if name != "queries":  # its own queries, not today's
-            source = source.replace(
-                "from directory.reports import queries", "queries = __import__('sys').modules['bench_baseline_queries']"
-            )
-            source = source.replace("from directory.reports.queries import", "from bench_baseline_queries import")
-            source = source.replace("from directory.reports.tables import", "from bench_baseline_tables import")
         exec(compile(source, f"{revision}:directory/reports/{name}.py", "exec"), module.__dict__)
         modules[name] = module
-    return SimpleNamespace(**modules)
+    templates = {
+        f"baseline/reports/{name}": _git_show(revision, f"templates/reports/{name}").replace(
+            '"reports/macros.html"', '"baseline/reports/macros.html"'
+        )
+        for name in ("dashboard.html", "macros.html")
+    }
+    app.jinja_env.loader = ChoiceLoader([DictLoader(templates), app.jinja_env.loader])
+    return SimpleNamespace(**modules, view=modules["routes"].dashboard)
 
 
-def _use(code: SimpleNamespace) -> None:
+def _use(app, code: SimpleNamespace) -> None:
     """Serve GET /reports with this reports code (today's, or a baseline's)."""
-    routes.queries, routes.tables, routes.chart_for = code.queries, code.tables, code.charts.chart_for
+    app.view_functions["reports.dashboard"] = code.view
 
 
 def main() -> int:
@@ -426,17 +444,17 @@ def main() -> int:
     # dashboard alone is timed in a context of its own.
     client = _manager_client(app)
 
-    current = SimpleNamespace(queries=queries, tables=tables, charts=charts)
+    current = SimpleNamespace(queries=queries, view=routes.dashboard)
     variants = {"new": current}
     if baseline_rev:
-        variants["baseline"] = _baseline(baseline_rev)
+        variants["baseline"] = _baseline(app, baseline_rev)
     figures["calibration_s"] = calibration_s()
     f = ReportFilter(timezone=app.config["TIMEZONE"], today=TODAY, now=NOW)
     runs: dict[str, dict[str, list]] = {name: defaultdict(list) for name in variants}
     for code in variants.values():  # warm up: OS file cache, statement compilation
         with app.app_context():
             code.queries.dashboard(f)
-        _use(code)
+        _use(app, code)
         assert client.get("/reports").status_code == 200
     for _ in range(repeats):
         for name, code in variants.items():  # interleaved: both see the same moments of the machine
@@ -449,7 +467,7 @@ def main() -> int:
             runs[name]["dashboard_outside_sql"].append(took - SQL.busy)
             for query, seconds in result.timings.items():
                 runs[name][f"query:{query}"].append(seconds)
-            _use(code)
+            _use(app, code)
             SQL.reset()
             started = time.perf_counter()
             response = client.get("/reports")
@@ -459,7 +477,7 @@ def main() -> int:
             runs[name]["page_sql"].append(SQL.busy)
             runs[name]["page_outside_sql"].append(took - SQL.busy)
             runs[name]["page_statements"].append(SQL.statements)
-    _use(current)
+    _use(app, current)
     figures["calibration_after_s"] = calibration_s()
 
     def median(name: str, key: str) -> float:

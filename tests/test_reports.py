@@ -524,6 +524,23 @@ def test_the_page_builds_only_the_rows_it_shows(history):
         assert len(paged["refusals_at_resource"].rows) == 1 and paged["refusals_at_resource"].row_count == 6
 
 
+def test_the_dashboard_can_read_the_refusals_of_the_top_places_only(history):
+    """With top_places the refusals per resource are the rows of the resources with the most refusals,
+    ties included (S1 and S2 have 3 each, S3 1): the first rows of the whole table, which it counts."""
+    f = report()
+    whole, top = queries.dashboard(f), queries.dashboard(f, top_places=1)
+    s1, s2 = history.svc["S1"].id, history.svc["S2"].id
+    assert {r.key for r in top.refusals_at["resource"]} == {s1, s2}
+    assert top.refusals_at["resource"] == whole.refusals_at["resource"][:5]
+    assert top.refusals_at["category"] == whole.refusals_at["category"][:3]  # drug treatment: 6, employment: 1
+    assert top.refusal_rows == whole.refusal_rows == {"resource": 6, "category": 4}
+    assert (top.overview, top.success, top.refusals) == (whole.overview, whole.success, whole.refusals)
+    with history_request():
+        shown, full = tables.all_tables(top, limit=2), tables.all_tables(whole)
+    assert shown["refusals_at_resource"].rows == full["refusals_at_resource"].rows[:2]
+    assert shown["refusals_at_resource"].row_count == 6 and shown["refusals_at_category"].row_count == 4
+
+
 def test_one_statement_per_filter_shape_with_the_values_bound(history):
     """The statements are made once per shape of filter; the values are parameters, so two districts (or
     two date ranges) share a statement and still get their own figures."""

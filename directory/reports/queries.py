@@ -519,8 +519,10 @@ def _refusal_counts(f: ReportFilter) -> SimpleNamespace:
     )
 
 
-def _refusal_place_branch(counts: SimpleNamespace, by: str, f: ReportFilter) -> Select:
-    """Refusals per resource (or category) × party × reason, with the resource's (category's) total."""
+def _refusal_place_branch(counts: SimpleNamespace, by: str, f: ReportFilter, top: int | None = None) -> Select:
+    """Refusals per resource (or category) × party × reason, with the resource's (category's) total and
+    how many such rows there are. With ``top``, only the rows of the places with the ``top`` largest
+    totals (ties included): at a large scale thousands of rows, of which the page shows the first."""
     if by == "category":
         r = counts.by_category
         query, key = _category_key(select().select_from(r), r.c.category, f)
@@ -535,7 +537,7 @@ def _refusal_place_branch(counts: SimpleNamespace, by: str, f: ReportFilter) -> 
     g = grouped.c
     query, label, detail = _labelled(select().select_from(grouped), by, g.k)
     total = func.sum(g.n).over(partition_by=g.k)
-    return query.add_columns(
+    rows = query.add_columns(
         *_row(
             f"refusals_at_{by}",
             key=g.k,
@@ -543,12 +545,18 @@ def _refusal_place_branch(counts: SimpleNamespace, by: str, f: ReportFilter) -> 
             detail=detail,
             party=g.refused_by,
             reason=g.refusal_reason,
-            values=(g.n, total),
+            values=(g.n, total, func.count().over()),
         )
     )
+    if top is None:
+        return rows
+    rows = rows.subquery(f"refusals_at_{by}_rows")
+    place = func.dense_rank().over(order_by=rows.c.n2.desc()).label("place")  # by total, ties together
+    ranked = select(*rows.c, place).subquery(f"refusals_at_{by}_ranked")
+    return select(*(ranked.c[column.name] for column in rows.c)).where(ranked.c.place <= top)
 
 
-def _attempt_branches(f: ReportFilter) -> dict[str, Callable[[], Select]]:
+def _attempt_branches(f: ReportFilter, top_places: int | None = None) -> dict[str, Callable[[], Select]]:
     r = Referral
     refusals = _refusal_counts(f)
 
@@ -602,7 +610,10 @@ def _attempt_branches(f: ReportFilter) -> dict[str, Callable[[], Select]]:
         "median_service": median_service,
         "refusals_party": by_party_or_reason("refused_by"),
         "refusals_reason": by_party_or_reason("refusal_reason"),
-        **{f"refusals_at_{by}": (lambda by=by: _refusal_place_branch(refusals, by, f)) for by in REFUSAL_PLACES},
+        **{
+            f"refusals_at_{by}": (lambda by=by: _refusal_place_branch(refusals, by, f, top_places))
+            for by in REFUSAL_PLACES
+        },
     }
 
 
@@ -654,14 +665,14 @@ STATEMENTS = (
 _STATEMENTS: dict[tuple, CompoundSelect] = {}
 
 
-def _statement(f: ReportFilter, names: Iterable[str]) -> CompoundSelect:
+def _statement(f: ReportFilter, names: Iterable[str], top_places: int | None = None) -> CompoundSelect:
     """The UNION ALL of the named figures' branches, for filters of this one's shape (run it with
     ``_parameters(f)``). Made once per shape and figures: building it takes longer than some figures."""
     names = tuple(names)
-    key = (_shape(f), names)
+    key = (_shape(f), names, top_places)
     statement = _STATEMENTS.get(key)
     if statement is None:
-        branches = {**_referral_branches(f), **_attempt_branches(f)}
+        branches = {**_referral_branches(f), **_attempt_branches(f, top_places)}
         statement = union_all(*(branches[name]() for name in names))
         if len(_STATEMENTS) > 512:  # shapes × figure sets: a few dozen in practice
             _STATEMENTS.clear()
@@ -680,9 +691,11 @@ def _run_on(engine: Engine, statement, parameters: dict) -> list:
         return list(connection.execute(statement, parameters))
 
 
-def figures(f: ReportFilter, names: Iterable[str] = FIGURES) -> Rows:
+def figures(f: ReportFilter, names: Iterable[str] = FIGURES, top_places: int | None = None) -> Rows:
     """The named figures, rows by figure name. When they span both ``STATEMENTS`` groups, the two
-    statements run at once on two connections (each a consistent snapshot of its own)."""
+    statements run at once on two connections (each a consistent snapshot of its own). With
+    ``top_places``, the refusals per resource (category) hold only the rows of the places with the most
+    refusals (``_refusal_place_branch``)."""
     names = tuple(names)
     unknown = set(names) - set(FIGURES)
     if unknown:
@@ -692,8 +705,8 @@ def figures(f: ReportFilter, names: Iterable[str] = FIGURES) -> Rows:
     in_memory = db.engine.url.database in (None, "", ":memory:")  # another connection sees another database
     parameters = _parameters(f)
     if len(parts) < 2 or in_memory:
-        return _collect(db.session.execute(_statement(f, names), parameters), found)
-    statements = [_statement(f, part) for part in parts]
+        return _collect(db.session.execute(_statement(f, names, top_places), parameters), found)
+    statements = [_statement(f, part, top_places) for part in parts]
     engine = db.engine
     with ThreadPoolExecutor(max_workers=len(statements)) as pool:
         for rows in pool.map(lambda statement: _run_on(engine, statement, parameters), statements):
@@ -768,6 +781,13 @@ def read_refusals_at(rows: Rows, by: str, terms: dict[str, str] | None = None) -
         found.append(RefusalRow(key, name, detail or "", party or "", reason or "", int(n1 or 0), int(n2 or 0)))
     found.sort(key=lambda r: (-r.total, r.label, r.key, -r.count, r.party, r.reason))
     return found
+
+
+def read_refusal_rows(rows: Rows, by: str) -> int:
+    """How many rows the refusals per resource (category) table has in all (also when only the rows of
+    the top places were read)."""
+    row = _one(rows, f"refusals_at_{by}")
+    return _int(row[8]) if row is not None else 0
 
 
 def read_persistence(rows: Rows) -> Persistence:
@@ -863,6 +883,7 @@ class Dashboard:
     medians: Medians
     workload: list[WorkloadRow]
     stale_listings: int
+    refusal_rows: dict[str, int] = field(default_factory=dict)  # rows of each refusals_at table, in all
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -871,9 +892,12 @@ def dashboard(
     names: Iterable[str] = FIGURES,
     clock: Callable[[], float] | None = None,
     with_stale: bool = True,
+    top_places: int | None = None,
 ) -> Dashboard:
     """Everything the /reports page shows (or only the ``names`` figures): one statement for the
-    figures, one count of stale listings; with ``clock`` (time.perf_counter) both are timed."""
+    figures, one count of stale listings; with ``clock`` (time.perf_counter) both are timed. With
+    ``top_places`` the refusals per resource (category) are the first rows only: those of the places
+    with the ``top_places`` largest totals (ties included); ``refusal_rows`` counts them all."""
     timings: dict[str, float] = {}
 
     def timed(name: str, fn, *args):
@@ -884,7 +908,7 @@ def dashboard(
         return value
 
     names = tuple(names)
-    rows = timed("figures", figures, f, names)
+    rows = timed("figures", figures, f, names, top_places)
     stale = timed("stale_listings", stale_listings, f.today) if with_stale and f.today is not None else 0
     terms = term_labels(f.locale)
     return Dashboard(
@@ -897,5 +921,6 @@ def dashboard(
         medians=read_medians(rows),
         workload=read_workload(rows),
         stale_listings=stale,
+        refusal_rows={by: read_refusal_rows(rows, by) for by in REFUSAL_PLACES},
         timings=timings,
     )

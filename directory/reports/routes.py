@@ -65,7 +65,8 @@ def dashboard():
     form, report_filter = _filter()
     if report_filter is None:
         return render_template("reports/dashboard.html", form=form, tables=None), 400
-    data = queries.dashboard(report_filter)
+    # The refusal tables of the places with the most refusals: enough for their first rows and chart.
+    data = queries.dashboard(report_filter, top_places=max(PAGE_ROWS, tables.CHART_BARS))
     built = tables.all_tables(data, report_filter.subcategories, limit=PAGE_ROWS)
     return render_template(
         "reports/dashboard.html",

@@ -258,8 +258,12 @@ def _once(label: Callable[[str], str]) -> Callable[[str], str]:
     return get
 
 
-def refusals_at_table(by: str, rows: Sequence[RefusalRow], limit: int | None = None) -> Table:
-    """The table; with ``limit``, only its first rows, and the chart's places (a place has many rows)."""
+def refusals_at_table(
+    by: str, rows: Sequence[RefusalRow], limit: int | None = None, all_rows: int | None = None
+) -> Table:
+    """The table; with ``limit``, only its first rows, and the chart's places (a place has many rows).
+    ``all_rows``: how many rows the table has when ``rows`` are its first (queries.dashboard's
+    ``top_places``)."""
     lead = [str(_l("Resource")), str(_l("Organization"))] if by == "resource" else [str(_l("Category"))]
     cells, bars, seen = [], [], set()
     party, reason = _once(party_label), _once(reason_label)
@@ -280,7 +284,7 @@ def refusals_at_table(by: str, rows: Sequence[RefusalRow], limit: int | None = N
         rows=cells,
         numeric={len(lead) + 2, len(lead) + 3},
         chart=bars,
-        all_rows=None if limit is None else len(rows),
+        all_rows=None if limit is None else all_rows if all_rows is not None else len(rows),
     )
 
 
@@ -331,7 +335,7 @@ def _refusals_builder(by: str) -> Builder:
 
 
 def _refusals_at_builder(by: str) -> Builder:
-    return lambda d, sub, limit: refusals_at_table(by, d.refusals_at[by], limit)
+    return lambda d, sub, limit: refusals_at_table(by, d.refusals_at[by], limit, d.refusal_rows.get(by))
 
 
 # name → (the figures it needs, its builder), in the order of the page
