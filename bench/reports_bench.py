@@ -1,15 +1,21 @@
-"""Reports benchmark: 200,000 referrals and 1,000,000 outreach attempts, then the whole /reports dashboard.
+"""Reports benchmark: 200,000 referrals and 1,000,000 outreach attempts, then the whole /reports page.
 
     python -m bench.reports_bench         (make bench-reports)
     BENCH_REFERRALS=20000 BENCH_ATTEMPTS=100000 python -m bench.reports_bench    (a quick run)
     BENCH_DB=/tmp/reports.sqlite3 python -m bench.reports_bench    (keep the database; reuse it next time)
+    BENCH_BASELINE=ea23bbb python -m bench.reports_bench    (time that commit's page too, interleaved)
 
 The history is generated with a fixed seed and bulk-inserted with SQLAlchemy Core into a migrated
 temporary SQLite file holding the demo catalog (no trigger dropped: the append-only triggers refuse
 only UPDATE and DELETE). Statuses, follow-up dates and attempt counts are derived with the app's own
-rules (``directory.referrals.rules``), corrections included. The dashboard is ``queries.dashboard``,
-exactly what GET /reports runs; it is timed several times and the median written to
-bench/results/reports.json with the per-query medians.
+rules (``directory.referrals.rules``), corrections included. A kept database is migrated first.
+
+Timed, several times each, medians written to bench/results/reports.json: ``queries.dashboard`` as GET
+/reports calls it, and the page itself, a manager's GET /reports through the test client (form,
+queries, tables, charts, template). Every SQLite call (execute and fetch, on any thread) is timed by a
+cursor of our own, so each run also has its SQL time (two statements at once count once), the time
+outside SQL and the number of statements. With BENCH_BASELINE the reports code and templates of that
+commit are loaded beside today's and timed in the same runs, alternately, on the same data.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ from directory.referrals.models import (
     Referral,
     Refusal,
 )
-from directory.reports import queries, routes
+from directory.reports import queries, routes, tables
 from directory.reports.queries import FIGURES, ReportFilter, dashboard
 from directory.seed import load_seed
 
@@ -395,7 +401,7 @@ def _baseline(app, revision: str) -> SimpleNamespace:
         for name in ("dashboard.html", "macros.html")
     }
     app.jinja_env.loader = ChoiceLoader([DictLoader(templates), app.jinja_env.loader])
-    return SimpleNamespace(**modules, view=modules["routes"].dashboard)
+    return SimpleNamespace(**modules, view=modules["routes"].dashboard, page_args={})
 
 
 def _use(app, code: SimpleNamespace) -> None:
@@ -444,7 +450,9 @@ def main() -> int:
     # dashboard alone is timed in a context of its own.
     client = _manager_client(app)
 
-    current = SimpleNamespace(queries=queries, view=routes.dashboard)
+    # What GET /reports asks of queries.dashboard (the baseline's page asked for everything).
+    page_args = {"top_places": max(routes.PAGE_ROWS, tables.CHART_BARS)}
+    current = SimpleNamespace(queries=queries, view=routes.dashboard, page_args=page_args)
     variants = {"new": current}
     if baseline_rev:
         variants["baseline"] = _baseline(app, baseline_rev)
@@ -453,7 +461,7 @@ def main() -> int:
     runs: dict[str, dict[str, list]] = {name: defaultdict(list) for name in variants}
     for code in variants.values():  # warm up: OS file cache, statement compilation
         with app.app_context():
-            code.queries.dashboard(f)
+            code.queries.dashboard(f, **code.page_args)
         _use(app, code)
         assert client.get("/reports").status_code == 200
     for _ in range(repeats):
@@ -461,7 +469,7 @@ def main() -> int:
             with app.app_context():
                 SQL.reset()
                 started = time.perf_counter()
-                result = code.queries.dashboard(f, clock=time.perf_counter)
+                result = code.queries.dashboard(f, clock=time.perf_counter, **code.page_args)
                 took = time.perf_counter() - started
             runs[name]["dashboard"].append(took)
             runs[name]["dashboard_outside_sql"].append(took - SQL.busy)
@@ -490,6 +498,10 @@ def main() -> int:
     figures["page_runs_s"] = [round(t, 3) for t in new["page"]]
     figures["page_sql_s"] = median("new", "page_sql")
     figures["page_outside_sql_s"] = median("new", "page_outside_sql")
+    figures["dashboard_outside_sql_s"] = median("new", "dashboard_outside_sql")
+    figures["dashboard_outside_sql_share"] = round(
+        statistics.median(o / t for o, t in zip(new["dashboard_outside_sql"], new["dashboard"], strict=True)), 3
+    )
     figures["page_outside_sql_share"] = round(
         statistics.median(o / t for o, t in zip(new["page_outside_sql"], new["page"], strict=True)), 3
     )
@@ -509,6 +521,7 @@ def main() -> int:
             "page_sql_s": median("baseline", "page_sql"),
             "page_outside_sql_s": median("baseline", "page_outside_sql"),
             "page_statements": max(old["page_statements"]),
+            "dashboard_outside_sql_s": median("baseline", "dashboard_outside_sql"),
             # each run's old time over the new time measured just after it
             "page_ratio": round(statistics.median(o / n for o, n in zip(old["page"], new["page"], strict=True)), 2),
             "dashboard_ratio": round(
