@@ -5,11 +5,14 @@ function per figure or table); the small-count rule and the formatting live in `
 
 How it stays fast: the figures count rows of two tables, never joined to needs, clients or attempts:
 ``referral``, which keeps what they need of its need, client and attempts, and ``referral_refusal``,
-its standing refusals (both kept in step by ``referrals.services``). The selected referrals (``scope``)
-are a materialized CTE with only the columns the asked figures read, and every figure is a branch of one
-``UNION ALL`` over it; each branch returns the same columns (``_row``): figure name, key, label, detail,
-party, reason and up to four numbers. The whole dashboard runs as two such statements at once
-(``STATEMENTS``); a single table (the CSV export) runs only its own branch.
+its standing refusals (both kept in step by ``referrals.services``). Every figure is a branch of one
+``UNION ALL`` that reads its table with the filter's conditions; each branch returns the same columns
+(``_row``): figure name, key, label, detail, party, reason and up to four numbers. Each breakdown has a
+covering index that starts with what it groups by (migration 6fe56adf551c), so SQLite reads the rows
+already grouped, without a sort; on SQLite the local month and the days to acceptance and to delivery
+have expression indexes too. The whole dashboard runs as two such statements at once
+(``STATEMENTS``); a single table (the CSV export) runs only its own branch. A statement depends on the
+shape of the filter only (its values are bound parameters) and is built once per shape.
 
 The SQL is SQLAlchemy Core and portable to PostgreSQL (window functions, materialized CTEs; two
 dialect-specific expressions, compiled below for SQLite and PostgreSQL).
