@@ -19,7 +19,7 @@ from directory.reports import queries
 from directory.reports.queries import MAX_ATTEMPT_BUCKET, Dashboard, RateRow, RefusalRow
 
 SMALL = 5  # counts below this (but above 0) are hidden in breakdowns
-CHART_BARS = 15  # a bar chart draws the first rows (charts.bar_chart)
+CHART_BARS = 15  # a bar chart draws this many first rows (charts.bar_chart)
 HIDDEN_COUNT = "<5"
 NO_RATE = "—"
 
