@@ -431,12 +431,30 @@ def _success_branch(by: str, f: ReportFilter, by_resource: Callable[[], CTE]) ->
     return query.add_columns(*_row(f"success_{by}", key=g.k, label=label, detail=detail, values=values))
 
 
-def _referral_branches(f: ReportFilter) -> dict[str, Callable[[], Select]]:
+def _totals(f: ReportFilter) -> CTE:
+    """The selected referrals' totals, in one pass, for the overview and persistence rows: referrals, final
+    outcomes, successes, standing attempts on the final ones, successes after a refusal."""
+    r = Referral
+    return (
+        select(
+            func.count().label("n"),
+            func.coalesce(func.sum(_final()), 0).label("final"),
+            func.coalesce(func.sum(_success()), 0).label("success"),
+            func.coalesce(func.sum(case((_is_final(), r.attempt_count), else_=0)), 0).label("attempts"),
+            _sum_if(and_(r.status == "delivered", r.refused_before_delivery == true())).label("after_refusal"),
+        )
+        .where(*_referral(f))
+        .cte("totals")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def _referral_branches(f: ReportFilter, totals: Callable[[], CTE]) -> dict[str, Callable[[], Select]]:
     r = Referral
 
     def overview() -> Select:
-        values = (func.count(), func.coalesce(func.sum(_final()), 0), func.coalesce(func.sum(_success()), 0))
-        return select(*_row("overview", values=values)).where(*_referral(f))
+        t = totals().c
+        return select(*_row("overview", values=(t.n, t.final, t.success)))
 
     def needs() -> Select:
         # A need's referrals all carry its status: grouped by need, over the closed needs only.
@@ -559,19 +577,15 @@ def _refusal_place_branch(counts: SimpleNamespace, by: str, f: ReportFilter, top
     return select(*(ranked.c[column.name] for column in rows.c)).where(ranked.c.place <= top)
 
 
-def _attempt_branches(f: ReportFilter, top_places: int | None = None) -> dict[str, Callable[[], Select]]:
+def _attempt_branches(
+    f: ReportFilter, totals: Callable[[], CTE], top_places: int | None = None
+) -> dict[str, Callable[[], Select]]:
     r = Referral
     refusals = _refusal_counts(f)
 
     def persistence() -> Select:
-        delivered = r.status == "delivered"
-        values = (
-            func.coalesce(func.sum(_final()), 0),
-            func.coalesce(func.sum(_success()), 0),
-            func.coalesce(func.sum(case((_is_final(), r.attempt_count), else_=0)), 0),
-            _sum_if(and_(delivered, r.refused_before_delivery == true())),
-        )
-        return select(*_row("persistence", values=values)).where(*_referral(f))
+        t = totals().c
+        return select(*_row("persistence", values=(t.final, t.success, t.attempts, t.after_refusal)))
 
     def curve() -> Select:
         at = r.delivered_at_attempt
@@ -675,7 +689,8 @@ def _statement(f: ReportFilter, names: Iterable[str], top_places: int | None = N
     key = (_shape(f), names, top_places)
     statement = _STATEMENTS.get(key)
     if statement is None:
-        branches = {**_referral_branches(f), **_attempt_branches(f, top_places)}
+        totals = cache(lambda: _totals(f))  # the overview and persistence rows share one pass
+        branches = {**_referral_branches(f, totals), **_attempt_branches(f, totals, top_places)}
         statement = union_all(*(branches[name]() for name in names))
         if len(_STATEMENTS) > 512:  # shapes × figure sets: a few dozen in practice
             _STATEMENTS.clear()
