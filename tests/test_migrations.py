@@ -306,3 +306,80 @@ def test_report_facts_migration_fills_the_referral_and_its_standing_refusals(tmp
 
         downgrade(revision=before)
         assert "referral_refusal" not in inspect(db.engine).get_table_names()
+
+
+REPORT_INDEXES = "6fe56adf551c"  # covering indexes for the report breakdowns
+
+
+def test_report_indexes_migration_replaces_the_need_service_and_status_indexes(tmp_path, postgres):
+    """The report indexes are made over the existing rows, which stay; the need, service and status
+    indexes they replace come back on downgrade. On SQLite three more are on expressions. On PostgreSQL
+    too (without those)."""
+    from datetime import datetime
+
+    def indexes(table: str) -> dict[str, list[str]]:
+        return {i["name"]: i["column_names"] for i in inspect(db.engine).get_indexes(table)}
+
+    with _just_before(REPORT_INDEXES, tmp_path, postgres) as before:
+        now = datetime(2025, 3, 1, 2, 0)
+        with db.engine.begin() as conn:
+            _insert_catalog(conn, now)
+            user = dict(password_hash="x", role="caseworker", active=True, session_token="t", created_at=now)
+            _insert(conn, "user", id=7, username="cw", display_name="社工", **user)
+            client = dict(display_name="A", district="越秀区", facts={}, created_at=now, updated_at=now, version=1)
+            _insert(conn, "client", id="cl-1", owner_id=7, **client)
+            need = dict(client_id="cl-1", category="methadone-clinic", goal="g", status="met", created_at=now)
+            _insert(conn, "need", id="n-1", **need)
+            _insert(
+                conn,
+                "referral",
+                id="r-1",
+                client_id="cl-1",
+                need_id="n-1",
+                service_id="svc-1",
+                organization_id="org-1",
+                created_by_id=7,
+                created_at=now,
+                last_activity_at=now,
+                status="delivered",
+                attempt_count=1,
+                refused_before_delivery=False,
+                category="methadone-clinic",
+                need_status="met",
+                caseworker_id=7,
+                district="越秀区",
+            )
+        replaced = {"ix_referral_need_id", "ix_referral_service_id", "ix_referral_status"}
+        assert replaced <= set(indexes("referral"))
+
+        upgrade(revision=REPORT_INDEXES)
+        referral, refusal = indexes("referral"), indexes("referral_refusal")
+        assert not replaced & set(referral)
+        assert referral["ix_referral_report_service"][:4] == ["service_id", "organization_id", "status", "need_status"]
+        assert referral["ix_referral_report_caseworker"][0] == "caseworker_id"
+        assert {"ix_referral_report_need", "ix_referral_report_category", "ix_referral_report_district"} <= set(
+            referral
+        )
+        assert refusal["ix_referral_refusal_report_category"][:3] == ["category", "refused_by", "refusal_reason"]
+        assert "ix_referral_refusal_report_service" in refusal
+        with db.engine.connect() as conn:
+            row = conn.execute(text("SELECT need_id, service_id, district FROM referral WHERE id = 'r-1'")).one()
+        assert tuple(row) == ("n-1", "svc-1", "越秀区")
+        sqlite = db.engine.dialect.name == "sqlite"
+        on_expressions = {"ix_referral_report_month", "ix_referral_report_days_to_acceptance"}
+        on_expressions |= {"ix_referral_report_days_to_service"}
+
+        def expression_indexes() -> set[str]:
+            with db.engine.connect() as conn:
+                names = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).scalars()
+                return set(names) & on_expressions
+
+        if sqlite:
+            assert expression_indexes() == on_expressions
+
+        downgrade(revision=before)
+        referral = indexes("referral")
+        assert replaced <= set(referral)
+        assert not [name for name in [*referral, *indexes("referral_refusal")] if "_report_" in name]
+        if sqlite:
+            assert expression_indexes() == set()

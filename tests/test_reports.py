@@ -507,6 +507,116 @@ def test_the_page_shows_tables_charts_links_and_no_client(seeded_app, history):
     assert 'href="/manage/stale"' in admin.get("/reports").get_data(as_text=True)
 
 
+def test_the_page_builds_only_the_rows_it_shows(history):
+    """The long tables hold their first rows on the page, with the count of all and the same chart; the
+    CSV export (no limit) has every row."""
+    with history_request():
+        d = queries.dashboard(report())
+        full, paged = tables.all_tables(d), tables.all_tables(d, limit=1)
+        for name, table in full.items():
+            shown = paged[name]
+            assert shown.row_count == len(table.rows), name
+            if name in tables.PAGED:
+                assert shown.rows == table.rows[:1], name
+            else:
+                assert shown.rows == table.rows, name
+            assert charts.chart_for(shown) == charts.chart_for(table), name
+        assert len(paged["refusals_at_resource"].rows) == 1 and paged["refusals_at_resource"].row_count == 6
+
+
+def test_the_dashboard_can_read_the_refusals_of_the_top_places_only(history):
+    """With top_places the refusals per resource are the rows of the resources with the most refusals,
+    ties included (S1 and S2 have 3 each, S3 1): the first rows of the whole table, which it counts."""
+    f = report()
+    whole, top = queries.dashboard(f), queries.dashboard(f, top_places=1)
+    s1, s2 = history.svc["S1"].id, history.svc["S2"].id
+    assert {r.key for r in top.refusals_at["resource"]} == {s1, s2}
+    assert top.refusals_at["resource"] == whole.refusals_at["resource"][:5]
+    assert top.refusals_at["category"] == whole.refusals_at["category"][:3]  # drug treatment: 6, employment: 1
+    assert top.refusal_rows == whole.refusal_rows == {"resource": 6, "category": 4}
+    assert (top.overview, top.success, top.refusals) == (whole.overview, whole.success, whole.refusals)
+    with history_request():
+        shown, full = tables.all_tables(top, limit=2), tables.all_tables(whole)
+    assert shown["refusals_at_resource"].rows == full["refusals_at_resource"].rows[:2]
+    assert shown["refusals_at_resource"].row_count == 6 and shown["refusals_at_category"].row_count == 4
+
+
+def test_one_statement_per_filter_shape_with_the_values_bound(history):
+    """The statements are made once per shape of filter; the values are parameters, so two districts (or
+    two date ranges) share a statement and still get their own figures."""
+    names = queries.STATEMENTS[1]
+    here, there = report(district="海珠区"), report(district="荔湾区")
+    assert queries._statement(here, names) is queries._statement(there, names)
+    assert queries._statement(here, names) is not queries._statement(report(), names)
+    assert _counts(here) == (6, 5, 4) and _counts(there) == (1, 1, 1)
+    march, april = report(end=date(2026, 3, 31)), report(start=date(2026, 4, 1))
+    assert _counts(march) == (15, 12, 7) and _counts(april) == (1, 1, 1)
+    assert _counts(report(start=date(2026, 3, 3), end=date(2026, 3, 5))) == (3, 3, 3)
+
+
+def test_the_page_runs_the_same_statements_however_many_rows(seeded_app, history):
+    """No statement per row: one more referral, refusal and caseworker row change no statement count."""
+    from sqlalchemy import event
+
+    manager = seeded_app.test_client()
+    login(manager, "boss")
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def page_statements() -> int:
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert manager.get("/reports").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    before = page_statements()
+    assert before <= 12  # user, filter choices, the two figure statements, labels, stale listings
+    user = create_user("cw-c", PASSWORD, "caseworker", display_name="Cai")
+    client = services.create_client(user, {"display_name": "案主S", "district": "白云区"}, {})
+    consent = {"category": "drug-treatment", "fields": ["name"], "purpose": "referral", "valid_from": date(2026, 1, 1)}
+    services.record_consent(client, consent, user, local_today())
+    need = services.add_need(client, "methadone-clinic", "目标", user)
+    referral = services.create_referral(client, need, history.svc["S2"], None, user, local_today())
+    values = {"occurred_at": utcnow(), "channel": "phone", "party": "provider", "outcome": "refused"}
+    services.record_attempt(referral, values | {"refused_by": "provider", "refusal_reason": "cost"}, user)
+    db.session.commit()
+    assert page_statements() == before
+
+
+def test_the_dashboard_reads_the_report_indexes_on_sqlite(history):
+    """Each breakdown reads its covering index (no sort of the referrals, no look-up of a row): a change
+    to a query or an index that loses this fails here, not months later at a million rows."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the expression indexes and EXPLAIN QUERY PLAN are SQLite's")
+    f = report()
+    plans = []
+    with db.engine.connect() as conn:
+        for names in queries.STATEMENTS:
+            statement = queries._statement(f, names).params(queries._parameters(f))
+            statement = statement.compile(db.engine, compile_kwargs={"render_postcompile": True})
+            unbound = tuple(None for _ in statement.positiontup)  # a plan is made before values are bound
+            plans += [row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", unbound)]
+    used = {word for line in plans for word in line.split() if word.startswith("ix_referral")}
+    assert used >= {
+        "ix_referral_report_service",
+        "ix_referral_report_need",
+        "ix_referral_report_category",
+        "ix_referral_report_district",
+        "ix_referral_report_caseworker",
+        "ix_referral_report_month",
+        "ix_referral_report_days_to_acceptance",
+        "ix_referral_report_days_to_service",
+        "ix_referral_refusal_report_service",
+        "ix_referral_refusal_report_category",
+    }, plans
+    assert not [line for line in plans if line.startswith("SCAN referral") and "INDEX" not in line][1:], plans
+
+
 def test_the_page_works_on_an_empty_database(app):
     create_user("boss", PASSWORD, "manager")
     db.session.commit()

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from directory.reports.tables import Bar
+from directory.reports.tables import CHART_BARS, Bar
 
 WIDTH = 420
 LABEL_WIDTH = 130
@@ -37,7 +37,7 @@ def _svg(chart_id: str, title: str, height: float, body: list[str]) -> Markup:
     return Markup(head + "".join(body) + "</svg>")  # noqa: S704 (every part escaped above)
 
 
-def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], percent: bool = False, limit: int = 15) -> Markup:
+def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], percent: bool = False, limit: int = CHART_BARS) -> Markup:
     """One horizontal bar per row (the first ``limit``); rates on a 0–100 % scale, counts on 0–max."""
     bars = list(bars)[:limit]
     values = [b.value for b in bars if b.value is not None]

@@ -5,11 +5,14 @@ function per figure or table); the small-count rule and the formatting live in `
 
 How it stays fast: the figures count rows of two tables, never joined to needs, clients or attempts:
 ``referral``, which keeps what they need of its need, client and attempts, and ``referral_refusal``,
-its standing refusals (both kept in step by ``referrals.services``). The selected referrals (``scope``)
-are a materialized CTE with only the columns the asked figures read, and every figure is a branch of one
-``UNION ALL`` over it; each branch returns the same columns (``_row``): figure name, key, label, detail,
-party, reason and up to four numbers. The whole dashboard runs as two such statements at once
-(``STATEMENTS``); a single table (the CSV export) runs only its own branch.
+its standing refusals (both kept in step by ``referrals.services``). Every figure is a branch of one
+``UNION ALL`` that reads its table with the filter's conditions; each branch returns the same columns
+(``_row``): figure name, key, label, detail, party, reason and up to four numbers. Each breakdown has a
+covering index that starts with what it groups by (migration 6fe56adf551c), so SQLite reads the rows
+already grouped, without a sort; on SQLite the local month and the days to acceptance and to delivery
+have expression indexes too. The whole dashboard runs as two such statements at once
+(``STATEMENTS``); a single table (the CSV export) runs only its own branch. A statement depends on the
+shape of the filter only (its values are bound parameters) and is built once per shape.
 
 The SQL is SQLAlchemy Core and portable to PostgreSQL (window functions, materialized CTEs; two
 dialect-specific expressions, compiled below for SQLite and PostgreSQL).
@@ -25,15 +28,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from types import SimpleNamespace
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     CTE,
+    CompoundSelect,
+    Date,
     Engine,
     Float,
     Select,
     String,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -48,6 +55,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from directory.accounts.models import User
 from directory.catalog.models import Organization, Service, TaxonomyTerm
@@ -96,6 +104,8 @@ class ReportFilter:
 
 
 # --- result rows ---------------------------------------------------------------------------------
+# The rows of the tables are named tuples (a page makes thousands of them; a frozen dataclass costs ten
+# times more to make), the single figures frozen dataclasses.
 
 
 @dataclass(frozen=True)
@@ -108,8 +118,7 @@ class Overview:
     needs_met_after_refusal: int
 
 
-@dataclass(frozen=True)
-class RateRow:
+class RateRow(NamedTuple):
     key: str
     label: str
     referrals: int
@@ -118,14 +127,12 @@ class RateRow:
     detail: str = ""  # the organization of a resource
 
 
-@dataclass(frozen=True)
-class CountRow:
+class CountRow(NamedTuple):
     key: str
     count: int
 
 
-@dataclass(frozen=True)
-class RefusalRow:
+class RefusalRow(NamedTuple):
     """Refusals at one resource (or category) by one party for one reason; ``total``: all its refusals."""
 
     key: str
@@ -137,8 +144,7 @@ class RefusalRow:
     total: int
 
 
-@dataclass(frozen=True)
-class CurvePoint:
+class CurvePoint(NamedTuple):
     attempt: int  # MAX_ATTEMPT_BUCKET stands for "that many or more"
     successes: int
     cumulative: int
@@ -166,8 +172,7 @@ class Medians:
     delivered: int
 
 
-@dataclass(frozen=True)
-class WorkloadRow:
+class WorkloadRow(NamedTuple):
     key: str
     label: str
     open: int
@@ -205,24 +210,34 @@ days_between = _sql_function(
 
 
 class local_month(FunctionElement):  # noqa: N801 (an SQL function)
-    """'YYYY-MM' of a UTC timestamp in a time zone (the zone is rendered as a literal)."""
+    """'YYYY-MM' of a UTC timestamp in a time zone (the zone is rendered as a literal).
+
+    SQLite has no zone database: it gets the zone's present offset (Asia/Shanghai has had no DST since
+    1991), taken when the expression is made. Zone and offset are part of the statement's cache key, so
+    the compiled statement is cached like any other.
+    """
 
     type = String()
-    inherit_cache = False  # the zone is not part of the cache key
+    inherit_cache = True
+    _traverse_internals = [
+        *FunctionElement._traverse_internals,
+        ("zone", InternalTraversal.dp_string),
+        ("offset_minutes", InternalTraversal.dp_plain_obj),
+    ]
 
     def __init__(self, column, zone: str):
         if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", zone):
             raise ValueError(f"bad time zone name {zone!r}")
         self.zone = zone
+        offset = datetime.now(ZoneInfo(zone)).utcoffset() or timedelta(0)
+        self.offset_minutes = int(offset.total_seconds() // 60)
         super().__init__(column)
 
 
 @compiles(local_month, "sqlite")
 def _month_sqlite(element, compiler, **kw):
-    # SQLite has no zone database: the zone's present offset (Asia/Shanghai has had no DST since 1991).
-    offset = datetime.now(ZoneInfo(element.zone)).utcoffset() or timedelta(0)
     (column,) = (compiler.process(c, **kw) for c in element.clauses)
-    return f"strftime('%Y-%m', {column}, '{int(offset.total_seconds() // 60):+d} minutes')"
+    return f"strftime('%Y-%m', {column}, '{element.offset_minutes:+d} minutes')"
 
 
 @compiles(local_month)
@@ -251,7 +266,7 @@ def _sum_if(condition) -> ColumnElement:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _category_codes(code: str) -> Select:
+def _category_codes(code) -> Select:
     """The code and every code below it (the taxonomy is at most three deep)."""
     term, parent, grand = TaxonomyTerm, aliased(TaxonomyTerm), aliased(TaxonomyTerm)
     return (
@@ -275,103 +290,72 @@ def _category_key(query: Select, code, f: ReportFilter) -> tuple[Select, ColumnE
     return query, func.coalesce(grand.code, parent.code, code)
 
 
+# The statements read only the shape of a filter (which parts it has, the zone, sub-categories); its values
+# are bound parameters (``_parameters``), so one statement serves every filter of its shape and is built
+# and compiled once (``_statement``).
+
+
 def _in_range(table, f: ReportFilter) -> ColumnElement[bool]:
-    start, end = f.bounds()
-    return and_(table.created_at >= start if start else true(), table.created_at < end if end else true())
+    start = table.created_at >= bindparam("start") if f.start else true()
+    return and_(start, table.created_at < bindparam("end") if f.end else true())
 
 
 def _filters(table, f: ReportFilter) -> list[ColumnElement[bool]]:
     """The filter's conditions on a table with the referral's dimensions (Referral or Refusal)."""
     conditions = []
     if f.category:
-        conditions.append(table.category.in_(_category_codes(f.category)))
+        conditions.append(table.category.in_(_category_codes(bindparam("category"))))
     if f.district:
-        conditions.append(table.district == f.district)
+        conditions.append(table.district == bindparam("district"))
     if f.organization_id:
-        conditions.append(table.organization_id == f.organization_id)
+        conditions.append(table.organization_id == bindparam("organization_id"))
     if f.caseworker_id is not None:
-        conditions.append(table.caseworker_id == f.caseworker_id)
+        conditions.append(table.caseworker_id == bindparam("caseworker_id"))
     return conditions
 
 
-# The scope's columns each figure reads (besides in_range). The scope is materialized with only the
-# columns the figures asked for need: writing it is most of its cost.
-SCOPE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "overview": ("final", "success"),
-    "needs": ("need_id", "need_status", "status"),
-    "workload": ("caseworker_id", "in_queue", "active", "due_today", "overdue", "stale"),
-    "success_resource": ("service_id", "organization_id", "final", "success"),
-    "success_organization": ("service_id", "organization_id", "final", "success"),
-    "success_category": ("category", "final", "success"),
-    "success_district": ("district", "final", "success"),
-    "success_caseworker": ("caseworker_id", "final", "success"),
-    "success_month": ("month", "final", "success"),
-    "persistence": ("final", "success", "attempt_count", "refused_before_delivery"),
-    "curve": ("success", "delivered_at_attempt"),
-    "median_acceptance": ("days_to_acceptance",),
-    "median_service": ("days_to_service",),
-}
+def _shape(f: ReportFilter) -> tuple:
+    """What the statements of a filter depend on (besides the figures): not its values."""
+    present = (f.start, f.end, f.category, f.district, f.organization_id)
+    workload = f.today is not None and f.now is not None
+    offset = datetime.now(ZoneInfo(f.timezone)).utcoffset()  # see local_month
+    return (*(bool(v) for v in present), f.caseworker_id is not None, f.subcategories, f.timezone, offset, workload)
 
 
-def _scope_columns(f: ReportFilter) -> dict[str, Callable[[], ColumnElement]]:
-    """Every column the scope can have, as an expression over the referral (built when asked for)."""
-    r = Referral
-    active = r.status.in_(sorted(ACTIVE_STATUSES))
-
-    def workload(condition) -> Callable[[], ColumnElement]:
-        def column() -> ColumnElement:
-            if f.today is None or f.now is None:
-                raise ValueError("the workload needs today and now")
-            return case((condition(), 1), else_=0)
-
-        return column
-
-    return {
-        "need_id": lambda: r.need_id,
-        "service_id": lambda: r.service_id,
-        "organization_id": lambda: r.organization_id,
-        "caseworker_id": lambda: r.caseworker_id,
-        "category": lambda: r.category,
-        "district": lambda: r.district,
-        "need_status": lambda: r.need_status,
-        "status": lambda: r.status,
-        "month": lambda: local_month(r.created_at, f.timezone),
-        "final": lambda: case((or_(r.status.in_(FINAL_STATUSES), r.need_status != "open"), 1), else_=0),
-        "success": lambda: case((r.status == "delivered", 1), else_=0),
-        "attempt_count": lambda: r.attempt_count,
-        "delivered_at_attempt": lambda: r.delivered_at_attempt,
-        "refused_before_delivery": lambda: case((r.refused_before_delivery == true(), 1), else_=0),
-        "days_to_acceptance": lambda: days_between(r.created_at, r.accepted_at),
-        "days_to_service": lambda: case((r.status == "delivered", days_between(r.created_at, r.delivered_at))),
-        # The workload: the caseworker's queue (needs still open; active, or a follow-up due by today).
-        "in_queue": workload(lambda: and_(r.need_status == "open", or_(active, r.next_follow_up <= f.today))),
-        "active": lambda: case((active, 1), else_=0),
-        "due_today": workload(lambda: r.next_follow_up == f.today),
-        "overdue": workload(lambda: r.next_follow_up < f.today),
-        "stale": workload(lambda: and_(active, r.last_activity_at <= f.now - STALE_AFTER)),
+def _parameters(f: ReportFilter) -> dict:
+    start, end = f.bounds()
+    values = {
+        "start": start,
+        "end": end,
+        "category": f.category,
+        "district": f.district,
+        "organization_id": f.organization_id,
+        "caseworker_id": f.caseworker_id,
+        "today": f.today,
+        "stale_before": f.now - STALE_AFTER if f.now is not None else None,
     }
+    return {name: value for name, value in values.items() if value is not None}
 
 
-def scope(f: ReportFilter, names: Iterable[str]) -> CTE:
-    """One row per selected referral with what the ``names`` figures group or count by (a CTE).
+def _referral(f: ReportFilter, *conditions, dated: bool = True) -> list[ColumnElement[bool]]:
+    """The conditions that select referrals: the filter's, the date range (unless ``dated`` is False: the
+    workload is about today), and the figure's own."""
+    dates = [_in_range(Referral, f)] if dated else []
+    return [*dates, *_filters(Referral, f), *conditions]
 
-    It reads the referral table alone: the need's category and status, the district and the caseworker
-    are kept on the referral (``Referral.category`` …), and so is what the figures need of its attempts
-    (``accepted_at``, ``delivered_at``, ``delivered_at_attempt``, ``refused_before_delivery``,
-    ``attempt_count``: ``rules.summarize_attempts``).
 
-    ``final`` is 1 when the referral has an outcome: delivered, refused, or its need closed while it was
-    still active (final and unsuccessful); ``success`` is 1 when delivered. ``in_range`` is 1 inside the
-    date range; the rows outside it are kept too (the workload is about today).
-    """
-    in_range = _in_range(Referral, f)
-    available = _scope_columns(f)
-    wanted = sorted({column for name in names for column in SCOPE_COLUMNS.get(name, ())})
-    query = select(
-        *(available[column]().label(column) for column in wanted),
-        case((in_range, 1), else_=0).label("in_range"),
-    ).where(*_filters(Referral, f))
-    return query.cte("scope").prefix_with("MATERIALIZED")
+def _is_final() -> ColumnElement[bool]:
+    """The referral has an outcome: delivered, refused, or its need closed while it was still active (final
+    and unsuccessful)."""
+    return or_(Referral.status.in_(FINAL_STATUSES), Referral.need_status != "open")
+
+
+def _final() -> ColumnElement:
+    return case((_is_final(), 1), else_=0)
+
+
+def _success() -> ColumnElement:
+    return case((Referral.status == "delivered", 1), else_=0)
 
 
 # --- the referral family: overview, needs, success breakdowns, workload --------------------------
@@ -391,25 +375,41 @@ def _labelled(query: Select, by: str, key):
     return query, None, None
 
 
-def _by_resource(s: CTE) -> CTE:
-    """Referrals, final outcomes and successes per resource, with its organization: the organization
-    breakdown sums these rows instead of grouping the referrals again."""
+def _rates(key, f: ReportFilter, name: str):
+    """Referrals, final outcomes and successes per value of ``key`` (a subquery: k, n, final, success)."""
     return (
         select(
-            s.c.service_id.label("k"),
-            s.c.organization_id,
+            key.label("k"),
             func.count().label("n"),
-            func.sum(s.c.final).label("final"),
-            func.sum(s.c.success).label("success"),
+            func.sum(_final()).label("final"),
+            func.sum(_success()).label("success"),
         )
-        .where(s.c.in_range == 1)
-        .group_by(s.c.service_id, s.c.organization_id)
+        .where(*_referral(f))
+        .group_by(key)
+        .subquery(name)
+    )
+
+
+def _by_resource(f: ReportFilter) -> CTE:
+    """Referrals, final outcomes and successes per resource, with its organization: the organization
+    breakdown sums these rows instead of grouping the referrals again."""
+    r = Referral
+    return (
+        select(
+            r.service_id.label("k"),
+            r.organization_id,
+            func.count().label("n"),
+            func.sum(_final()).label("final"),
+            func.sum(_success()).label("success"),
+        )
+        .where(*_referral(f))
+        .group_by(r.service_id, r.organization_id)
         .cte("by_resource")
         .prefix_with("MATERIALIZED")
     )
 
 
-def _success_branch(s: CTE, by: str, f: ReportFilter, by_resource: Callable[[], CTE]) -> Select:
+def _success_branch(by: str, f: ReportFilter, by_resource: Callable[[], CTE]) -> Select:
     """Referrals, final outcomes and successes per value of a dimension (grouped first, named after)."""
     if by == "resource":
         grouped = by_resource()
@@ -417,19 +417,10 @@ def _success_branch(s: CTE, by: str, f: ReportFilter, by_resource: Callable[[], 
         r = by_resource().c
         sums = (func.sum(r.n).label("n"), func.sum(r.final).label("final"), func.sum(r.success).label("success"))
         grouped = select(r.organization_id.label("k"), *sums).group_by(r.organization_id).subquery("by_organization")
+    elif by == "month":
+        grouped = _rates(local_month(Referral.created_at, f.timezone), f, "by_month")
     else:
-        key = s.c["caseworker_id" if by == "caseworker" else by]
-        grouped = (
-            select(
-                key.label("k"),
-                func.count().label("n"),
-                func.sum(s.c.final).label("final"),
-                func.sum(s.c.success).label("success"),
-            )
-            .where(s.c.in_range == 1)
-            .group_by(key)
-            .subquery(f"by_{by}")
-        )
+        grouped = _rates(getattr(Referral, "caseworker_id" if by == "caseworker" else by), f, f"by_{by}")
     g = grouped.c
     if by == "category":
         query, key = _category_key(select().select_from(grouped), g.k, f)
@@ -440,22 +431,41 @@ def _success_branch(s: CTE, by: str, f: ReportFilter, by_resource: Callable[[], 
     return query.add_columns(*_row(f"success_{by}", key=g.k, label=label, detail=detail, values=values))
 
 
-def _referral_branches(s: CTE, f: ReportFilter) -> dict[str, Callable[[], Select]]:
-    in_range = s.c.in_range == 1
+def _totals(f: ReportFilter) -> CTE:
+    """The selected referrals' totals, in one pass, for the overview and persistence rows: referrals, final
+    outcomes, successes, standing attempts on the final ones, successes after a refusal."""
+    r = Referral
+    return (
+        select(
+            func.count().label("n"),
+            func.coalesce(func.sum(_final()), 0).label("final"),
+            func.coalesce(func.sum(_success()), 0).label("success"),
+            func.coalesce(func.sum(case((_is_final(), r.attempt_count), else_=0)), 0).label("attempts"),
+            _sum_if(and_(r.status == "delivered", r.refused_before_delivery == true())).label("after_refusal"),
+        )
+        .where(*_referral(f))
+        .cte("totals")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def _referral_branches(f: ReportFilter, totals: Callable[[], CTE]) -> dict[str, Callable[[], Select]]:
+    r = Referral
 
     def overview() -> Select:
-        values = (func.count(), func.coalesce(func.sum(s.c.final), 0), func.coalesce(func.sum(s.c.success), 0))
-        return select(*_row("overview", values=values)).where(in_range)
+        t = totals().c
+        return select(*_row("overview", values=(t.n, t.final, t.success)))
 
     def needs() -> Select:
+        # A need's referrals all carry its status: grouped by need, over the closed needs only.
         per_need = (
             select(
-                s.c.need_id,
-                func.max(s.c.need_status).label("status"),
-                func.max(case((s.c.status == "refused", 1), else_=0)).label("refused"),
+                r.need_id,
+                func.max(r.need_status).label("status"),
+                func.max(case((r.status == "refused", 1), else_=0)).label("refused"),
             )
-            .where(in_range, s.c.need_status != "open")  # the figures count closed needs only
-            .group_by(s.c.need_id)
+            .where(*_referral(f, r.need_status != "open"))
+            .group_by(r.need_id)
             .subquery("per_need")
         )
         n = per_need.c
@@ -464,16 +474,22 @@ def _referral_branches(s: CTE, f: ReportFilter) -> dict[str, Callable[[], Select
         return select(*_row("needs", values=values)).select_from(per_need)
 
     def workload() -> Select:
+        # The caseworker's queue: needs still open; active, or a follow-up due by today.
+        if f.today is None or f.now is None:
+            raise ValueError("the workload needs today and now")
+        active = r.status.in_(sorted(ACTIVE_STATUSES))
+        today = bindparam("today", type_=Date)
+        in_queue = and_(r.need_status == "open", or_(active, r.next_follow_up <= today))
         grouped = (
             select(
-                s.c.caseworker_id.label("k"),
-                func.sum(s.c.active).label("open"),
-                func.sum(s.c.due_today).label("due"),
-                func.sum(s.c.overdue).label("overdue"),
-                func.sum(s.c.stale).label("stale"),
+                r.caseworker_id.label("k"),
+                _sum_if(active).label("open"),
+                _sum_if(r.next_follow_up == today).label("due"),
+                _sum_if(r.next_follow_up < today).label("overdue"),
+                _sum_if(and_(active, r.last_activity_at <= bindparam("stale_before"))).label("stale"),
             )
-            .where(s.c.in_queue == 1)
-            .group_by(s.c.caseworker_id)
+            .where(*_referral(f, in_queue, dated=False))
+            .group_by(r.caseworker_id)
             .subquery("workload")
         )
         g = grouped.c
@@ -481,9 +497,9 @@ def _referral_branches(s: CTE, f: ReportFilter) -> dict[str, Callable[[], Select
         return query.add_columns(*_row("workload", key=g.k, label=label, values=(g.open, g.due, g.overdue, g.stale)))
 
     branches: dict[str, Callable[[], Select]] = {"overview": overview, "needs": needs, "workload": workload}
-    by_resource = cache(lambda: _by_resource(s))  # built once, when a branch needs it
+    by_resource = cache(lambda: _by_resource(f))  # built once, when a branch needs it
     for by in DIMENSIONS:
-        branches[f"success_{by}"] = lambda by=by: _success_branch(s, by, f, by_resource)
+        branches[f"success_{by}"] = lambda by=by: _success_branch(by, f, by_resource)
     return branches
 
 
@@ -493,14 +509,18 @@ REFERRAL_FIGURES = ("overview", "needs", "workload", *(f"success_{by}" for by in
 # --- the attempt family: persistence, medians, refusals ------------------------------------------
 
 
-def _median_branch(figure: str, days, condition) -> Select:
-    """The median of a column of days (where ``condition`` holds) and how many values it has, in SQL: the
-    middle value, or the mean of the two middle values, read with ORDER BY … LIMIT … OFFSET."""
-    values = (
-        select(days.label("v")).where(condition, days.is_not(None)).cte(f"{figure}_days").prefix_with("MATERIALIZED")
-    )
-    n = select(func.count()).select_from(values).scalar_subquery()
-    middle = select(values.c.v).order_by(values.c.v).limit(2 - n % 2).offset((n - 1) // 2).subquery(f"{figure}_middle")
+def _median_branch(figure: str, days, conditions: list) -> Select:
+    """The median of the days of the referrals ``conditions`` select and how many values it has, in SQL:
+    the middle value, or the mean of the two middle values, read with ORDER BY … LIMIT … OFFSET.
+
+    On SQLite an index on the days themselves (migration 6fe56adf551c) hands them over in order: the
+    middle is found by skipping half of them, without sorting.
+    """
+    where = [*conditions, days.is_not(None)]
+    counted = select(func.count().label("n")).select_from(Referral).where(*where).cte(f"{figure}_count")
+    n = select(counted.prefix_with("MATERIALIZED").c.n).scalar_subquery()  # counted once, read three times
+    middle = select(days.label("v")).where(*where).order_by(days).limit(2 - n % 2).offset((n - 1) // 2)
+    middle = middle.subquery(f"{figure}_middle")
     return select(*_row(figure, values=(func.avg(middle.c.v), n)))
 
 
@@ -520,8 +540,10 @@ def _refusal_counts(f: ReportFilter) -> SimpleNamespace:
     )
 
 
-def _refusal_place_branch(counts: SimpleNamespace, by: str, f: ReportFilter) -> Select:
-    """Refusals per resource (or category) × party × reason, with the resource's (category's) total."""
+def _refusal_place_branch(counts: SimpleNamespace, by: str, f: ReportFilter, top: int | None = None) -> Select:
+    """Refusals per resource (or category) × party × reason, with the resource's (category's) total and
+    how many such rows there are. With ``top``, only the rows of the places with the ``top`` largest
+    totals (ties included): at a large scale thousands of rows, of which the page shows the first."""
     if by == "category":
         r = counts.by_category
         query, key = _category_key(select().select_from(r), r.c.category, f)
@@ -536,7 +558,7 @@ def _refusal_place_branch(counts: SimpleNamespace, by: str, f: ReportFilter) -> 
     g = grouped.c
     query, label, detail = _labelled(select().select_from(grouped), by, g.k)
     total = func.sum(g.n).over(partition_by=g.k)
-    return query.add_columns(
+    rows = query.add_columns(
         *_row(
             f"refusals_at_{by}",
             key=g.k,
@@ -544,38 +566,50 @@ def _refusal_place_branch(counts: SimpleNamespace, by: str, f: ReportFilter) -> 
             detail=detail,
             party=g.refused_by,
             reason=g.refusal_reason,
-            values=(g.n, total),
+            values=(g.n, total, func.count().over()),
         )
     )
+    if top is None:
+        return rows
+    rows = rows.subquery(f"refusals_at_{by}_rows")
+    place = func.dense_rank().over(order_by=rows.c.n2.desc()).label("place")  # by total, ties together
+    ranked = select(*rows.c, place).subquery(f"refusals_at_{by}_ranked")
+    return select(*(ranked.c[column.name] for column in rows.c)).where(ranked.c.place <= top)
 
 
-def _attempt_branches(s: CTE, f: ReportFilter) -> dict[str, Callable[[], Select]]:
-    in_range = s.c.in_range == 1
+def _attempt_branches(
+    f: ReportFilter, totals: Callable[[], CTE], top_places: int | None = None
+) -> dict[str, Callable[[], Select]]:
+    r = Referral
     refusals = _refusal_counts(f)
 
     def persistence() -> Select:
-        values = (
-            func.coalesce(func.sum(s.c.final), 0),
-            func.coalesce(func.sum(s.c.success), 0),
-            func.coalesce(func.sum(case((s.c.final == 1, s.c.attempt_count), else_=0)), 0),
-            _sum_if(and_(s.c.success == 1, s.c.refused_before_delivery == 1)),
-        )
-        return select(*_row("persistence", values=values)).where(in_range)
+        t = totals().c
+        return select(*_row("persistence", values=(t.final, t.success, t.attempts, t.after_refusal)))
 
     def curve() -> Select:
-        at = s.c.delivered_at_attempt
+        at = r.delivered_at_attempt
         bucket = case((at > MAX_ATTEMPT_BUCKET, MAX_ATTEMPT_BUCKET), else_=at)
         grouped = (
             select(bucket.label("k"), func.count().label("n"))
-            .where(in_range, s.c.success == 1, at.is_not(None))
+            # delivered_at is set with delivered_at_attempt: the condition lets SQLite read the index on
+            # the days to the service, which holds the attempt too (migration 6fe56adf551c)
+            .where(*_referral(f, r.status == "delivered", at.is_not(None), r.delivered_at.is_not(None)))
             .group_by(bucket)
             .subquery("curve")
         )
         cumulative = func.sum(grouped.c.n).over(order_by=grouped.c.k)
         return select(*_row("curve", key=grouped.c.k, values=(grouped.c.n, cumulative)))
 
-    def median(figure: str, column: str) -> Callable[[], Select]:
-        return lambda: _median_branch(figure, s.c[column], in_range)
+    # The conditions match the SQLite indexes' (partial, on the days: see _median_branch).
+    def median_acceptance() -> Select:
+        days = days_between(r.created_at, r.accepted_at)
+        return _median_branch("median_acceptance", days, _referral(f, r.accepted_at.is_not(None)))
+
+    def median_service() -> Select:
+        days = days_between(r.created_at, r.delivered_at)
+        delivered = _referral(f, r.status == "delivered", r.delivered_at.is_not(None))
+        return _median_branch("median_service", days, delivered)
 
     def by_party_or_reason(column_name: str) -> Callable[[], Select]:
         def branch() -> Select:
@@ -589,11 +623,14 @@ def _attempt_branches(s: CTE, f: ReportFilter) -> dict[str, Callable[[], Select]
     return {
         "persistence": persistence,
         "curve": curve,
-        "median_acceptance": median("median_acceptance", "days_to_acceptance"),
-        "median_service": median("median_service", "days_to_service"),
+        "median_acceptance": median_acceptance,
+        "median_service": median_service,
         "refusals_party": by_party_or_reason("refused_by"),
         "refusals_reason": by_party_or_reason("refusal_reason"),
-        **{f"refusals_at_{by}": (lambda by=by: _refusal_place_branch(refusals, by, f)) for by in REFUSAL_PLACES},
+        **{
+            f"refusals_at_{by}": (lambda by=by: _refusal_place_branch(refusals, by, f, top_places))
+            for by in REFUSAL_PLACES
+        },
     }
 
 
@@ -642,12 +679,23 @@ STATEMENTS = (
 )
 
 
-def _statement(f: ReportFilter, names: Iterable[str]):
-    """The UNION ALL of the named figures' branches over one scope."""
+_STATEMENTS: dict[tuple, CompoundSelect] = {}
+
+
+def _statement(f: ReportFilter, names: Iterable[str], top_places: int | None = None) -> CompoundSelect:
+    """The UNION ALL of the named figures' branches, for filters of this one's shape (run it with
+    ``_parameters(f)``). Made once per shape and figures: building it takes longer than some figures."""
     names = tuple(names)
-    s = scope(f, names)
-    branches = {**_referral_branches(s, f), **_attempt_branches(s, f)}
-    return union_all(*(branches[name]() for name in names))
+    key = (_shape(f), names, top_places)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        totals = cache(lambda: _totals(f))  # the overview and persistence rows share one pass
+        branches = {**_referral_branches(f, totals), **_attempt_branches(f, totals, top_places)}
+        statement = union_all(*(branches[name]() for name in names))
+        if len(_STATEMENTS) > 512:  # shapes × figure sets: a few dozen in practice
+            _STATEMENTS.clear()
+        _STATEMENTS[key] = statement
+    return statement
 
 
 def _collect(result, found: Rows) -> Rows:
@@ -656,14 +704,16 @@ def _collect(result, found: Rows) -> Rows:
     return found
 
 
-def _run_on(engine: Engine, statement) -> list:
+def _run_on(engine: Engine, statement, parameters: dict) -> list:
     with engine.connect() as connection:
-        return list(connection.execute(statement))
+        return list(connection.execute(statement, parameters))
 
 
-def figures(f: ReportFilter, names: Iterable[str] = FIGURES) -> Rows:
+def figures(f: ReportFilter, names: Iterable[str] = FIGURES, top_places: int | None = None) -> Rows:
     """The named figures, rows by figure name. When they span both ``STATEMENTS`` groups, the two
-    statements run at once on two connections (each a consistent snapshot of its own)."""
+    statements run at once on two connections (each a consistent snapshot of its own). With
+    ``top_places``, the refusals per resource (category) hold only the rows of the places with the most
+    refusals (``_refusal_place_branch``)."""
     names = tuple(names)
     unknown = set(names) - set(FIGURES)
     if unknown:
@@ -671,12 +721,13 @@ def figures(f: ReportFilter, names: Iterable[str] = FIGURES) -> Rows:
     parts = [part for part in ([n for n in group if n in names] for group in STATEMENTS) if part]
     found: Rows = defaultdict(list)
     in_memory = db.engine.url.database in (None, "", ":memory:")  # another connection sees another database
+    parameters = _parameters(f)
     if len(parts) < 2 or in_memory:
-        return _collect(db.session.execute(_statement(f, names)), found)
-    statements = [_statement(f, part) for part in parts]
+        return _collect(db.session.execute(_statement(f, names, top_places), parameters), found)
+    statements = [_statement(f, part, top_places) for part in parts]
     engine = db.engine
     with ThreadPoolExecutor(max_workers=len(statements)) as pool:
-        for rows in pool.map(lambda statement: _run_on(engine, statement), statements):
+        for rows in pool.map(lambda statement: _run_on(engine, statement, parameters), statements):
             _collect(rows, found)
     return found
 
@@ -738,20 +789,23 @@ def read_refusals(rows: Rows, by: str) -> list[CountRow]:
 
 
 def read_refusals_at(rows: Rows, by: str, terms: dict[str, str] | None = None) -> list[RefusalRow]:
-    """Places with the most refusals first; within one, the most frequent party and reason first."""
-    found = [
-        RefusalRow(
-            row.key or "",
-            _name(row, terms),
-            row.detail or "",
-            row.party or "",
-            row.reason or "",
-            _int(row.n1),
-            _int(row.n2),
-        )
-        for row in rows.get(f"refusals_at_{by}", [])
-    ]
-    return sorted(found, key=lambda r: (-r.total, r.label, r.key, -r.count, r.party, r.reason))
+    """Places with the most refusals first; within one, the most frequent party and reason first.
+
+    Thousands of rows at a large scale (resource × party × reason): read by position, one pass."""
+    found = []
+    for _, key, label, detail, party, reason, n1, n2, _, _ in rows.get(f"refusals_at_{by}", []):
+        key = key or ""
+        name = label or (terms.get(key, key) if terms is not None else key)
+        found.append(RefusalRow(key, name, detail or "", party or "", reason or "", int(n1 or 0), int(n2 or 0)))
+    found.sort(key=lambda r: (-r.total, r.label, r.key, -r.count, r.party, r.reason))
+    return found
+
+
+def read_refusal_rows(rows: Rows, by: str) -> int:
+    """How many rows the refusals per resource (category) table has in all (also when only the rows of
+    the top places were read)."""
+    row = _one(rows, f"refusals_at_{by}")
+    return _int(row[8]) if row is not None else 0
 
 
 def read_persistence(rows: Rows) -> Persistence:
@@ -847,6 +901,7 @@ class Dashboard:
     medians: Medians
     workload: list[WorkloadRow]
     stale_listings: int
+    refusal_rows: dict[str, int] = field(default_factory=dict)  # rows of each refusals_at table, in all
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -855,9 +910,12 @@ def dashboard(
     names: Iterable[str] = FIGURES,
     clock: Callable[[], float] | None = None,
     with_stale: bool = True,
+    top_places: int | None = None,
 ) -> Dashboard:
     """Everything the /reports page shows (or only the ``names`` figures): one statement for the
-    figures, one count of stale listings; with ``clock`` (time.perf_counter) both are timed."""
+    figures, one count of stale listings; with ``clock`` (time.perf_counter) both are timed. With
+    ``top_places`` the refusals per resource (category) are the first rows only: those of the places
+    with the ``top_places`` largest totals (ties included); ``refusal_rows`` counts them all."""
     timings: dict[str, float] = {}
 
     def timed(name: str, fn, *args):
@@ -868,7 +926,7 @@ def dashboard(
         return value
 
     names = tuple(names)
-    rows = timed("figures", figures, f, names)
+    rows = timed("figures", figures, f, names, top_places)
     stale = timed("stale_listings", stale_listings, f.today) if with_stale and f.today is not None else 0
     terms = term_labels(f.locale)
     return Dashboard(
@@ -881,5 +939,6 @@ def dashboard(
         medians=read_medians(rows),
         workload=read_workload(rows),
         stale_listings=stale,
+        refusal_rows={by: read_refusal_rows(rows, by) for by in REFUSAL_PLACES},
         timings=timings,
     )

@@ -19,6 +19,7 @@ from directory.reports import queries
 from directory.reports.queries import MAX_ATTEMPT_BUCKET, Dashboard, RateRow, RefusalRow
 
 SMALL = 5  # counts below this (but above 0) are hidden in breakdowns
+CHART_BARS = 15  # a bar chart draws this many first rows (charts.bar_chart)
 HIDDEN_COUNT = "<5"
 NO_RATE = "—"
 
@@ -67,6 +68,17 @@ class Table:
     chart_kind: str = "bar"  # "bar" or "line"
     chart_percent: bool = False
     note: str = ""
+    all_rows: int | None = None  # when ``rows`` are the first of more (the page); None: all of them
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows) if self.all_rows is None else self.all_rows
+
+    def first(self, limit: int | None, all_rows: int) -> Table:
+        """The table with its first ``limit`` rows (None: unchanged), knowing it has ``all_rows``."""
+        if limit is not None:
+            self.rows, self.all_rows = self.rows[:limit], all_rows
+        return self
 
 
 def _rate_value(numerator: int, denominator: int) -> float | None:
@@ -101,7 +113,12 @@ def _place(row: RateRow | RefusalRow, by: str) -> str:
     return row.label or (str(_l("Unknown")) if by in ("district", "category") else "")
 
 
-def success_table(by: str, rows: Sequence[RateRow], subcategories: bool = False) -> Table:
+def _first(rows: Sequence, limit: int | None) -> Sequence:
+    return rows if limit is None else rows[: max(limit, CHART_BARS)]
+
+
+def success_table(by: str, rows: Sequence[RateRow], subcategories: bool = False, limit: int | None = None) -> Table:
+    """The table; with ``limit``, only its first rows (and enough for the chart)."""
     columns = [str(DIMENSION_HEADERS[by])]
     if by == "resource":
         columns.append(str(_l("Organization")))
@@ -115,7 +132,7 @@ def success_table(by: str, rows: Sequence[RateRow], subcategories: bool = False)
         str(_l("Success rate")),
     ]
     cells, bars = [], []
-    for row in rows:
+    for row in _first(rows, limit):
         name = _place(row, by)
         lead = [name, row.detail] if by == "resource" else [name]
         rate = rate_cell(row.successes, row.final)
@@ -130,7 +147,7 @@ def success_table(by: str, rows: Sequence[RateRow], subcategories: bool = False)
         chart=bars,
         chart_kind="line" if by == "month" else "bar",
         chart_percent=True,
-    )
+    ).first(limit, len(rows))
 
 
 # --- overall figures -----------------------------------------------------------------------------
@@ -229,15 +246,34 @@ def refusals_table(by: str, rows: Sequence[queries.CountRow]) -> Table:
     )
 
 
-def refusals_at_table(by: str, rows: Sequence[RefusalRow]) -> Table:
+def _once(label: Callable[[str], str]) -> Callable[[str], str]:
+    """``label``, translated once per code (a table of thousands of rows has a handful of codes)."""
+    known: dict[str, str] = {}
+
+    def get(code: str) -> str:
+        if code not in known:
+            known[code] = label(code)
+        return known[code]
+
+    return get
+
+
+def refusals_at_table(
+    by: str, rows: Sequence[RefusalRow], limit: int | None = None, all_rows: int | None = None
+) -> Table:
+    """The table; with ``limit``, only its first rows, and the chart's places (a place has many rows).
+    ``all_rows``: how many rows the table has when ``rows`` are its first (queries.dashboard's
+    ``top_places``)."""
     lead = [str(_l("Resource")), str(_l("Organization"))] if by == "resource" else [str(_l("Category"))]
     cells, bars, seen = [], [], set()
-    for row in rows:
+    party, reason = _once(party_label), _once(reason_label)
+    for i, row in enumerate(rows):
         place = _place(row, by)
-        first = [place, row.detail] if by == "resource" else [place]
-        cells.append(
-            [*first, party_label(row.party), reason_label(row.reason), count_cell(row.count), count_cell(row.total)]
-        )
+        if limit is None or i < limit:
+            first = [place, row.detail] if by == "resource" else [place]
+            cells.append([*first, party(row.party), reason(row.reason), count_cell(row.count), count_cell(row.total)])
+        elif len(seen) >= CHART_BARS:
+            break
         if row.key not in seen:
             seen.add(row.key)
             bars.append(Bar(place, _count_value(row.total), count_cell(row.total)))
@@ -248,15 +284,16 @@ def refusals_at_table(by: str, rows: Sequence[RefusalRow]) -> Table:
         rows=cells,
         numeric={len(lead) + 2, len(lead) + 3},
         chart=bars,
+        all_rows=None if limit is None else all_rows if all_rows is not None else len(rows),
     )
 
 
 # --- workload ------------------------------------------------------------------------------------
 
 
-def workload_table(d: Dashboard) -> Table:
+def workload_table(d: Dashboard, limit: int | None = None) -> Table:
     cells, bars = [], []
-    for row in d.workload:
+    for row in _first(d.workload, limit):
         cells.append(
             [
                 row.label,
@@ -281,45 +318,53 @@ def workload_table(d: Dashboard) -> Table:
         numeric={1, 2, 3, 4},
         chart=bars,
         note=str(_l("Needs still open; the date range does not apply. The chart shows overdue follow-ups.")),
-    )
+    ).first(limit, len(d.workload))
 
 
 # --- all tables ----------------------------------------------------------------------------------
 
-Builder = Callable[[Dashboard, bool], Table]
+Builder = Callable[[Dashboard, bool, int | None], Table]  # (dashboard, sub-categories, rows shown)
 
 
 def _success_builder(by: str) -> Builder:
-    return lambda d, sub: success_table(by, d.success[by], sub)
+    return lambda d, sub, limit: success_table(by, d.success[by], sub, limit)
 
 
 def _refusals_builder(by: str) -> Builder:
-    return lambda d, sub: refusals_table(by, d.refusals[by])
+    return lambda d, sub, limit: refusals_table(by, d.refusals[by])
 
 
 def _refusals_at_builder(by: str) -> Builder:
-    return lambda d, sub: refusals_at_table(by, d.refusals_at[by])
+    return lambda d, sub, limit: refusals_at_table(by, d.refusals_at[by], limit, d.refusal_rows.get(by))
 
 
 # name → (the figures it needs, its builder), in the order of the page
 TABLES: dict[str, tuple[tuple[str, ...], Builder]] = {
     "overview": (
         ("overview", "needs", "persistence", "median_acceptance", "median_service"),
-        lambda d, sub: overview_table(d),
+        lambda d, sub, limit: overview_table(d),
     ),
     **{f"success_{by}": ((f"success_{by}",), _success_builder(by)) for by in queries.DIMENSIONS},
-    "curve": (("curve", "persistence"), lambda d, sub: curve_table(d)),
+    "curve": (("curve", "persistence"), lambda d, sub, limit: curve_table(d)),
     **{f"refusals_{by}": ((f"refusals_{by}",), _refusals_builder(by)) for by in queries.REFUSAL_GROUPS},
     **{f"refusals_at_{by}": ((f"refusals_at_{by}",), _refusals_at_builder(by)) for by in queries.REFUSAL_PLACES},
-    "workload": (("workload",), lambda d, sub: workload_table(d)),
+    "workload": (("workload",), lambda d, sub, limit: workload_table(d, limit)),
 }
+# The tables the page shows the first rows of (the others are short: months, attempts, parties, reasons).
+PAGED = (
+    *(f"success_{by}" for by in queries.DIMENSIONS if by != "month"),
+    *(f"refusals_at_{by}" for by in queries.REFUSAL_PLACES),
+    "workload",
+)
 
 
-def all_tables(d: Dashboard, subcategories: bool = False) -> dict[str, Table]:
-    return {name: build(d, subcategories) for name, (_, build) in TABLES.items()}
+def all_tables(d: Dashboard, subcategories: bool = False, limit: int | None = None) -> dict[str, Table]:
+    """Every table; with ``limit``, the ``PAGED`` ones hold their first rows only (the page shows those,
+    the CSV export builds the whole table): thousands of rows are never made into cells for nothing."""
+    return {name: build(d, subcategories, limit if name in PAGED else None) for name, (_, build) in TABLES.items()}
 
 
 def one_table(name: str, f: queries.ReportFilter) -> Table:
     """Compute only what one table needs (the CSV export)."""
     needed, build = TABLES[name]
-    return build(queries.dashboard(f, needed, with_stale=False), f.subcategories)
+    return build(queries.dashboard(f, needed, with_stale=False), f.subcategories, None)
