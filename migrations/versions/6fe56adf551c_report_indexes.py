@@ -19,7 +19,7 @@ skips expression indexes, so the models and the migrations still compare equal. 
 rebuilds the referral table in batch mode (copy and rename) loses them and must create them again.
 
 Revision ID: 6fe56adf551c
-Revises: 65d96157aed6
+Revises: 7c1e5a9d3b20
 Create Date: 2026-12-06 02:17:37
 
 """
@@ -28,7 +28,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '6fe56adf551c'
-down_revision = '65d96157aed6'
+down_revision = '7c1e5a9d3b20'
 branch_labels = None
 depends_on = None
 
