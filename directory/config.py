@@ -57,6 +57,7 @@ class DefaultConfig:
     TRUSTED_PROXY_COUNT = 0
     PER_PAGE = 20
     STALE_AFTER_DAYS = 365
+    REPORT_MIN_CLIENTS = 5  # a report selection about fewer clients shows no figure (small-cell rule)
     SEED_DIR: str | None = None
     # Place names the gazetteer does not know can be looked up online (docs/operations.md, "Online geocoding").
     GEOCODER = "offline"

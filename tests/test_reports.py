@@ -133,6 +133,7 @@ def _made(text: str) -> datetime:
 
 @pytest.fixture
 def history(seeded_app):
+    seeded_app.config["REPORT_MIN_CLIENTS"] = 3  # the history concerns three clients (see report())
     today = local_today()
     users = SimpleNamespace(
         a=create_user("cw-a", PASSWORD, "caseworker", display_name="Amy"),
@@ -187,7 +188,9 @@ def history(seeded_app):
 
 
 def report(**kw) -> ReportFilter:
-    return ReportFilter(today=local_today(), now=utcnow(), **kw)
+    """A filter over the history; it concerns three clients, so the minimum is three here (the rule that
+    withholds smaller selections is tested on its own)."""
+    return ReportFilter(today=local_today(), now=utcnow(), **{"min_clients": 3, **kw})
 
 
 def by_key(rows, field="key"):
@@ -381,49 +384,89 @@ def test_category_district_organization_and_caseworker_filters(history):
 # --- the tables: small counts, rates, labels ---------------------------------------------------------------
 
 
-def test_small_counts_hidden_in_breakdowns_not_in_the_overall_table(history):
+def test_every_figure_follows_the_small_cell_rule(history):
+    """Counts 1-4 hidden, larger ones rounded to 5, rates from the counts as shown - the key figures too."""
     with history_request():
         built = tables.all_tables(queries.dashboard(report()))
     overview = dict(built["overview"].rows)
-    assert overview["Referrals"] == "16" and overview["Referral success rate"] == "61.5%"
-    assert overview["Need fulfilment rate"] == "80.0%" and overview["Attempts per success"] == "3.00"
-    assert overview["Successes after at least one refusal"] == "25.0%"
-    assert overview["Needs met after a refused referral"] == "25.0%"
+    # exact: 16 referrals, 13 final, 8 successes, 8 of 10 closed needs met, 24 attempts on final ones
+    assert overview["Referrals"] == "15" and overview["Referrals with a final outcome"] == "15"
+    assert overview["Referrals where the client got the service"] == "10"
+    assert overview["Referral success rate"] == "66.7%"  # 10 / 15, as shown (8 / 13 exactly)
+    assert overview["Need fulfilment rate"] == "100.0%" and overview["Attempts per success"] == "2.50"
+    assert overview["Successes after at least one refusal"] == "—"  # 2 successes: hidden
+    assert overview["Needs met after a refused referral"] == "—"
     assert overview["Median days from referral to acceptance"] == "2.0"
     assert overview["Median days from referral to the service"] == "3.5"
     resource = {row[0]: row[2:] for row in built["success_resource"].rows}
     s1, s2, s3 = (history.svc[k].name for k in ("S1", "S2", "S3"))
-    assert resource[s1] == ["8", "8", "7", "87.5%"]
+    assert resource[s1] == ["10", "10", "5", "50.0%"]  # exact 8, 8, 7
     assert resource[s2] == ["<5", "<5", "0", "—"]  # 0 is no one: shown
-    assert resource[s3] == ["5", "<5", "<5", "—"]  # a rate on 3 final referrals
+    assert resource[s3] == ["5", "<5", "<5", "—"]
     districts = {row[0]: row[1:] for row in built["success_district"].rows}
-    assert districts["海珠区"] == ["6", "5", "<5", "80.0%"]  # 4 of 5: the count is hidden, the rate is not
+    assert districts["海珠区"] == ["5", "5", "<5", "—"]  # 4 of 5: the count is hidden, so is the rate
     assert districts["荔湾区"] == ["<5", "<5", "<5", "—"]
-    curve = built["curve"].rows
-    assert curve == [
-        ["1", "<5", "<5", "15.4%"],
-        ["2", "<5", "5", "38.5%"],
-        ["3", "<5", "7", "53.8%"],
-        ["4", "<5", "8", "61.5%"],
+    assert built["curve"].rows == [
+        ["1", "<5", "<5", "—"],
+        ["2", "<5", "5", "33.3%"],
+        ["3", "<5", "5", "33.3%"],
+        ["4", "<5", "10", "66.7%"],
     ]
     assert built["refusals_party"].rows == [
-        ["The provider", "5", "71.4%"],
+        ["The provider", "5", "100.0%"],
         ["The client", "<5", "—"],
         ["The family", "<5", "—"],
     ]
-    assert built["refusals_at_category"].rows[0][3:] == ["<5", "6"]
+    assert built["refusals_at_category"].rows[0][3:] == ["<5", "5"]
     workload = {row[0]: row[1:] for row in built["workload"].rows}
     assert workload == {"Amy": ["<5", "0", "<5", "<5"], EVIL_NAME: ["<5", "<5", "0", "0"]}
-    # Charts draw nothing for hidden values.
+    # Charts draw nothing for hidden values, and the shown values for the others.
     bars = {b.label: b.value for b in built["success_resource"].chart}
-    assert bars[s1] == pytest.approx(0.875) and bars[s2] is None and bars[s3] is None
+    assert bars[s1] == pytest.approx(0.5) and bars[s2] is None and bars[s3] is None
 
 
 def test_cells_and_rates():
-    assert [tables.count_cell(n) for n in (0, 1, 4, 5, 12)] == ["0", "<5", "<5", "5", "12"]
-    assert tables.count_cell(3, small=False) == "3"
-    assert tables.rate_cell(1, 4) == "—" and tables.rate_cell(2, 5) == "40.0%" and tables.rate_cell(0, 0) == "—"
-    assert tables.rate_cell(1, 3, small=False) == "33.3%"
+    assert [tables.count_cell(n) for n in (0, 1, 4, 5, 7, 8, 12, 13, 1236)] == [
+        "0",
+        "<5",
+        "<5",
+        "5",
+        "5",
+        "10",
+        "10",
+        "15",
+        "1235",
+    ]
+    assert tables.rate_cell(1, 40) == "—" and tables.rate_cell(2, 5) == "—" and tables.rate_cell(0, 0) == "—"
+    assert tables.rate_cell(5, 8) == "50.0%" and tables.rate_cell(0, 6) == "0.0%"
+
+
+def test_two_views_one_client_apart_show_the_same_figures():
+    """Differencing: two selections that differ by one client's referral give no difference to read."""
+    for n in range(5, 200):
+        shown, one_less = tables.shown_count(n), tables.shown_count(n - 1)
+        assert shown is not None and shown % 5 == 0 and abs(shown - n) <= 2
+        if n % 5 != 3:  # only between 7 and 8, 12 and 13 … does a rounded figure move, by 5
+            assert one_less in (shown, None)
+
+
+def test_a_selection_of_fewer_clients_than_the_minimum_shows_no_figure(seeded_app, history):
+    """Caseworker B has one client: the page and every CSV show nothing about her, not even '<5'."""
+    client = seeded_app.test_client()
+    login(client, "boss")
+    page = client.get(f"/reports?caseworker={history.users.b.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "不足3位" in html or "Fewer than 3 clients" in html
+    for name in tables.TABLES:
+        csv_text = client.get(f"/reports/{name}.csv?caseworker={history.users.b.id}").get_data(as_text=True)
+        assert len(csv_text.strip().splitlines()) == 1, name  # the header alone
+    with history_request():
+        alone = queries.dashboard(report(caseworker_id=history.users.b.id))
+        assert alone.clients == 1 and tables.withheld(alone)
+        assert all(not t.rows and not t.chart for t in tables.all_tables(alone).values())
+        assert tables.withheld(queries.dashboard(report(caseworker_id=history.users.a.id)))  # P and Q: 2
+        assert not tables.withheld(queries.dashboard(report()))  # P, Q and R
 
 
 # --- CSV ------------------------------------------------------------------------------------------------
@@ -458,7 +501,7 @@ def test_csv_export_of_every_table_with_the_same_rules(seeded_app, history):
         assert "私密结案备注" not in flat and "私密目标" not in flat  # no note or goal leaks into a report
     caseworkers = read_csv(manager.get("/reports/success_caseworker.csv"))
     assert len(caseworkers[0]) == 5
-    assert ["Amy", "13", "11", "7", "63.6%"] in caseworkers
+    assert ["Amy", "15", "10", "5", "50.0%"] in caseworkers  # exact 13, 11, 7: rounded to 5
     assert ["'" + EVIL_NAME, "<5", "<5", "<5", "—"] in caseworkers  # neutralised, and small counts hidden
     workload = read_csv(manager.get("/reports/workload.csv"))
     assert ["'" + EVIL_NAME, "<5", "<5", "0", "0"] in workload
@@ -467,7 +510,7 @@ def test_csv_export_of_every_table_with_the_same_rules(seeded_app, history):
     sub = read_csv(manager.get("/reports/success_category.csv?subcategories=y"))
     assert {row[0] for row in sub[1:]} == {"美沙酮门诊", "接纳康复人员的用人单位"}
     overview = read_csv(manager.get("/reports/overview.csv"))
-    assert len(overview) == 13 and overview[1][1] == "16"
+    assert len(overview) == 13 and overview[1][1] == "15"  # 16 referrals, rounded like every count
 
 
 def test_unknown_table_and_bad_filters(seeded_app, history):
@@ -494,7 +537,7 @@ def test_the_page_shows_tables_charts_links_and_no_client(seeded_app, history):
     for name in tables.TABLES:
         assert f'href="/reports/{name}.csv"' in body
     assert body.count("<svg") >= 10 and 'style="' not in body.split("<main", 1)[1]
-    assert "Amy" in body and "&lt;5" in body and "87.5%" in body
+    assert "Amy" in body and "&lt;5" in body and "50.0%" in body
     assert "=HYPERLINK(&#34;" in body or "=HYPERLINK(&quot;" in body  # a name is escaped, never markup
     for client in history.clients.values():
         assert client.display_name not in body and client.phone not in body and client.id not in body

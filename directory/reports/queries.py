@@ -75,7 +75,8 @@ class ReportFilter:
     """What a report covers. Dates are local (``timezone``) days, both ends included, on referral.created_at.
 
     ``today`` and ``now`` date the workload (follow-ups due, stale referrals); ``locale`` chooses the
-    language of category names.
+    language of category names. ``min_clients``: a selection that concerns fewer clients shows no figure
+    (the small-cell rule, ``tables.withheld``).
     """
 
     start: date | None = None
@@ -89,6 +90,7 @@ class ReportFilter:
     today: date | None = None
     now: datetime | None = None
     locale: str = "zh"
+    min_clients: int = 5
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
         """The UTC instants where the local date range starts (included) and ends (excluded)."""
@@ -879,6 +881,12 @@ def median_days(f: ReportFilter) -> Medians:
     return read_medians(figures(f, ("median_acceptance", "median_service")))
 
 
+def clients_in_scope(f: ReportFilter, up_to: int) -> int:
+    """How many clients the filter's referrals concern, counted up to ``up_to`` (stops there: cheap)."""
+    clients = select(Referral.client_id).where(*_referral(f)).distinct().limit(up_to).subquery()
+    return db.session.scalar(select(func.count()).select_from(clients), _parameters(f)) or 0
+
+
 def stale_listings(today: date) -> int:
     """Active services not verified in 12 months (or never): the /manage/stale list."""
     from directory.catalog.services import stale_services
@@ -902,6 +910,8 @@ class Dashboard:
     workload: list[WorkloadRow]
     stale_listings: int
     refusal_rows: dict[str, int] = field(default_factory=dict)  # rows of each refusals_at table, in all
+    clients: int = 0  # clients the selected referrals concern, counted up to min_clients
+    min_clients: int = 5
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -928,6 +938,7 @@ def dashboard(
     names = tuple(names)
     rows = timed("figures", figures, f, names, top_places)
     stale = timed("stale_listings", stale_listings, f.today) if with_stale and f.today is not None else 0
+    clients = timed("clients_in_scope", clients_in_scope, f, f.min_clients)
     terms = term_labels(f.locale)
     return Dashboard(
         overview=read_overview(rows),
@@ -940,5 +951,7 @@ def dashboard(
         workload=read_workload(rows),
         stale_listings=stale,
         refusal_rows={by: read_refusal_rows(rows, by) for by in REFUSAL_PLACES},
+        clients=clients,
+        min_clients=f.min_clients,
         timings=timings,
     )

@@ -57,6 +57,7 @@ def _filter() -> tuple[ReportFilterForm, queries.ReportFilter | None]:
         today=local_today(),
         now=utcnow(),
         locale=locale,
+        min_clients=current_app.config["REPORT_MIN_CLIENTS"],
     )
 
 
@@ -74,6 +75,8 @@ def dashboard():
         tables=built,
         charts={name: chart_for(table) for name, table in built.items()},
         stale_listings=data.stale_listings,
+        withheld=tables.withheld(data),
+        withheld_note=tables.withheld_note(data),
         can_open_stale=can_review_stale_listings(current_user),
         query={k: v for k, v in request.args.items() if v},
     )

@@ -2,8 +2,11 @@
 
 One builder per table, used by both the page and the CSV export, so both follow the same rules:
 
-- small counts: in a breakdown table any count from 1 to 4 is shown as "<5", and a rate whose
-  denominator is below 5 (or whose count is hidden) as "—"; the overall tables show the exact figures;
+- the small-cell rule (``shown_count``), for every figure a manager sees, key figures included: a count
+  from 1 to 4 is shown as "<5", any larger count rounded to the nearest 5, and rates, ratios and charts
+  are computed from the counts as shown ("—" when one of them is hidden), so that neither one view nor
+  the difference of two filtered views picks out a client; medians of fewer than 5 referrals are
+  hidden; and a selection that concerns fewer than 5 clients shows no figure at all (``withheld``);
 - no client identifier anywhere: the figures are counts; caseworkers are named (managers supervise them).
 """
 
@@ -18,34 +21,49 @@ from directory.referrals.labels import REFUSAL_REASON_LABELS, REFUSER_LABELS
 from directory.reports import queries
 from directory.reports.queries import MAX_ATTEMPT_BUCKET, Dashboard, RateRow, RefusalRow
 
-SMALL = 5  # counts below this (but above 0) are hidden in breakdowns
+SMALL = 5  # counts below this (but above 0) are hidden; a selection of fewer clients is withheld
+ROUNDING = 5  # shown counts are rounded to a multiple of this
 CHART_BARS = 15  # a bar chart draws this many first rows (charts.bar_chart)
 HIDDEN_COUNT = "<5"
 NO_RATE = "—"
 
 
-def count_cell(n: int, small: bool = True) -> str:
-    return HIDDEN_COUNT if small and 0 < n < SMALL else str(n)
+def shown_count(n: int) -> int | None:
+    """What a manager may see of a count: 0 stays 0; 1 to 4 is hidden (None); a larger count is rounded
+    to the nearest multiple of 5 (7 → 5, 8 → 10), so that subtracting two views leaves a range, never
+    one client."""
+    if n <= 0:
+        return 0
+    if n < SMALL:
+        return None
+    return (2 * n + ROUNDING) // (2 * ROUNDING) * ROUNDING
 
 
-def rate_cell(numerator: int, denominator: int, small: bool = True) -> str:
-    """A percentage with one decimal; "—" without a denominator, or below 5 in a breakdown."""
-    if denominator <= 0 or (small and denominator < SMALL):
-        return NO_RATE
-    return f"{100 * numerator / denominator:.1f}%"
+def shown_ratio(numerator: int, denominator: int) -> float | None:
+    """A ratio of two counts as shown (None when either is hidden or the denominator is 0)."""
+    top, bottom = shown_count(numerator), shown_count(denominator)
+    return None if top is None or not bottom else top / bottom
 
 
-def _share_cell(count: int, total: int) -> str:
-    """A count's share of a total; hidden with the count itself."""
-    return NO_RATE if 0 < count < SMALL else rate_cell(count, total)
+def count_cell(n: int) -> str:
+    shown = shown_count(n)
+    return HIDDEN_COUNT if shown is None else str(shown)
+
+
+def rate_cell(numerator: int, denominator: int) -> str:
+    """A percentage with one decimal, of the counts as shown; "—" when one is hidden or nothing to divide."""
+    ratio = shown_ratio(numerator, denominator)
+    return NO_RATE if ratio is None else f"{100 * ratio:.1f}%"
 
 
 def _ratio_cell(numerator: int, denominator: int) -> str:
-    return f"{numerator / denominator:.2f}" if denominator else NO_RATE
+    ratio = shown_ratio(numerator, denominator)
+    return NO_RATE if ratio is None else f"{ratio:.2f}"
 
 
-def _days_cell(days: float | None) -> str:
-    return NO_RATE if days is None else f"{days:.1f}"
+def _days_cell(days: float | None, among: int) -> str:
+    """A median number of days; hidden when it is the median of fewer than 5 referrals."""
+    return NO_RATE if days is None or among < SMALL else f"{days:.1f}"
 
 
 @dataclass(frozen=True)
@@ -82,11 +100,12 @@ class Table:
 
 
 def _rate_value(numerator: int, denominator: int) -> float | None:
-    return numerator / denominator if denominator >= SMALL else None
+    return shown_ratio(numerator, denominator)
 
 
 def _count_value(n: int) -> float | None:
-    return None if 0 < n < SMALL else float(n)
+    shown = shown_count(n)
+    return None if shown is None else float(shown)
 
 
 # --- success -------------------------------------------------------------------------------------
@@ -156,18 +175,18 @@ def success_table(by: str, rows: Sequence[RateRow], subcategories: bool = False,
 def overview_table(d: Dashboard) -> Table:
     o, p, m = d.overview, d.persistence, d.medians
     rows = [
-        (_l("Referrals"), str(o.referrals)),
-        (_l("Referrals with a final outcome"), str(o.final)),
-        (_l("Referrals where the client got the service"), str(o.successes)),
-        (_l("Referral success rate"), rate_cell(o.successes, o.final, small=False)),
-        (_l("Needs closed"), str(o.needs_closed)),
-        (_l("Needs met"), str(o.needs_met)),
-        (_l("Need fulfilment rate"), rate_cell(o.needs_met, o.needs_closed, small=False)),
+        (_l("Referrals"), count_cell(o.referrals)),
+        (_l("Referrals with a final outcome"), count_cell(o.final)),
+        (_l("Referrals where the client got the service"), count_cell(o.successes)),
+        (_l("Referral success rate"), rate_cell(o.successes, o.final)),
+        (_l("Needs closed"), count_cell(o.needs_closed)),
+        (_l("Needs met"), count_cell(o.needs_met)),
+        (_l("Need fulfilment rate"), rate_cell(o.needs_met, o.needs_closed)),
         (_l("Attempts per success"), _ratio_cell(p.attempts_on_final, p.successes)),
-        (_l("Successes after at least one refusal"), rate_cell(p.successes_after_refusal, p.successes, small=False)),
-        (_l("Needs met after a refused referral"), rate_cell(o.needs_met_after_refusal, o.needs_met, small=False)),
-        (_l("Median days from referral to acceptance"), _days_cell(m.to_acceptance)),
-        (_l("Median days from referral to the service"), _days_cell(m.to_service)),
+        (_l("Successes after at least one refusal"), rate_cell(p.successes_after_refusal, p.successes)),
+        (_l("Needs met after a refused referral"), rate_cell(o.needs_met_after_refusal, o.needs_met)),
+        (_l("Median days from referral to acceptance"), _days_cell(m.to_acceptance, m.accepted)),
+        (_l("Median days from referral to the service"), _days_cell(m.to_service, m.delivered)),
     ]
     return Table(
         name="overview",
@@ -207,7 +226,7 @@ def curve_table(d: Dashboard) -> Table:
             _l(
                 "Of %(final)s referrals with a final outcome. Attempts counted in the order they happened; "
                 "corrected entries are left out.",
-                final=final,
+                final=count_cell(final),
             )
         ),
     )
@@ -230,7 +249,7 @@ def refusals_table(by: str, rows: Sequence[queries.CountRow]) -> Table:
     cells, bars = [], []
     for row in rows:
         label = name(row.key)
-        cells.append([label, count_cell(row.count), _share_cell(row.count, total)])
+        cells.append([label, count_cell(row.count), rate_cell(row.count, total)])
         bars.append(Bar(label, _count_value(row.count), count_cell(row.count)))
     return Table(
         name=f"refusals_{by}",
@@ -358,13 +377,37 @@ PAGED = (
 )
 
 
+def withheld(d: Dashboard) -> bool:
+    """True when the selection concerns fewer clients than ``REPORT_MIN_CLIENTS`` (default 5): then no
+    figure is shown (page and CSV), as any of them would describe those few people."""
+    return d.clients < d.min_clients
+
+
+def withheld_note(d: Dashboard) -> str:
+    return str(
+        _l(
+            "Fewer than %(n)s clients match this selection, so no figures are shown: they would describe "
+            "those few people. Widen the selection (dates, category, district, organization or caseworker).",
+            n=d.min_clients,
+        )
+    )
+
+
+def _withhold(table: Table, d: Dashboard) -> Table:
+    table.rows, table.chart, table.all_rows, table.note = [], [], None, withheld_note(d)
+    return table
+
+
 def all_tables(d: Dashboard, subcategories: bool = False, limit: int | None = None) -> dict[str, Table]:
     """Every table; with ``limit``, the ``PAGED`` ones hold their first rows only (the page shows those,
     the CSV export builds the whole table): thousands of rows are never made into cells for nothing."""
-    return {name: build(d, subcategories, limit if name in PAGED else None) for name, (_, build) in TABLES.items()}
+    built = {name: build(d, subcategories, limit if name in PAGED else None) for name, (_, build) in TABLES.items()}
+    return {name: _withhold(table, d) for name, table in built.items()} if withheld(d) else built
 
 
 def one_table(name: str, f: queries.ReportFilter) -> Table:
     """Compute only what one table needs (the CSV export)."""
     needed, build = TABLES[name]
-    return build(queries.dashboard(f, needed, with_stale=False), f.subcategories, None)
+    data = queries.dashboard(f, needed, with_stale=False)
+    table = build(data, f.subcategories, None)
+    return _withhold(table, data) if withheld(data) else table
