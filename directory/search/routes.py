@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, make_response, render_template, request
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from directory.accounts.permissions import can_keep_clients
+from directory.catalog.cache import cached, taxonomy
 from directory.catalog.forms import LANGUAGE_CHOICES
 from directory.catalog.models import DISTRICTS
-from directory.catalog.services import top_level_terms
 from directory.eligibility.explain import verdict_json
-from directory.eligibility.forms import ClientFactsForm, facts_from_query, facts_query
+from directory.eligibility.forms import ClientFactsForm, facts_from_query, facts_query, query_has_facts
+from directory.i18n import select_locale
 from directory.search import services as search_service
 from directory.search.engine import ParamError
 
@@ -70,6 +72,7 @@ def search_page():
         facts_form = ClientFactsForm.from_facts(facts, meta={"csrf": False})
     else:
         facts_form, facts = facts_from_query(args)
+    draw_facts = client is None and bool(facts or facts_form.errors or query_has_facts(args) or args.get("facts"))
     if params is not None and not facts_form.errors and (params.q or params.near or params.category or params.district):
         result = search_service.search(params, facts=facts)
     response = make_response(
@@ -79,6 +82,7 @@ def search_page():
             args=args,
             error=error,
             facts_form=facts_form,
+            draw_facts=draw_facts,
             facts=facts,
             facts_args=facts_query(facts) if client is None else {},
             client=client,
@@ -86,7 +90,7 @@ def search_page():
             may_refer=can_keep_clients(current_user),
             result=result,
             widen=_widen_links(params) if result is not None and result.total == 0 and params else [],
-            terms=top_level_terms(),
+            category_options=_category_options(args.get("category")),
             districts=DISTRICTS,
             languages=LANGUAGE_CHOICES,
         ),
@@ -98,6 +102,26 @@ def search_page():
         db.session.commit()  # the audit row of this view
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/search/client-situation")
+def client_situation_fields():
+    """The search page's client situation fields, empty: fetched when the closed panel is opened."""
+    form = ClientFactsForm(formdata=None, meta={"csrf": False})
+    return render_template("search/_client_situation.html", facts_form=form)
+
+
+def _category_options(selected: str | None) -> Markup:
+    """The category menu's options, rendered once per catalog version and language; ``selected`` marked."""
+    options = cached(
+        ("search.category_options", select_locale()),
+        # an autoescaped template: its output is safe HTML
+        lambda: Markup(render_template("search/_category_options.html", terms=taxonomy().top)),  # noqa: S704
+    )
+    if selected:
+        plain = Markup('<option value="{}">').format(selected)
+        options = options.replace(plain, Markup('<option value="{}" selected>').format(selected), 1)
+    return options
 
 
 @bp.route("/api/v1/search")
@@ -171,18 +195,10 @@ def search_api():
 
 @bp.app_context_processor
 def search_helpers():
-    from flask import g
     from flask_babel import gettext as _
-    from sqlalchemy import select
-
-    from directory.catalog.models import TaxonomyTerm
-    from directory.extensions import db
-    from directory.i18n import select_locale
 
     def code_label(code: str) -> str:
-        if "term_labels" not in g:
-            g.term_labels = {t.code: t for t in db.session.scalars(select(TaxonomyTerm))}
-        term = g.term_labels.get(code)
+        term = taxonomy().by_code.get(code)
         return term.label(select_locale()) if term else code
 
     def search_error_message(error: ParamError) -> str:
