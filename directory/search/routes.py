@@ -80,6 +80,7 @@ def search_page():
             "search/search.html",
             params=params,
             args=args,
+            query=args.to_dict(),  # the first value of each parameter, read without MultiDict's KeyError per miss
             error=error,
             facts_form=facts_form,
             draw_facts=draw_facts,
@@ -195,11 +196,28 @@ def search_api():
 
 @bp.app_context_processor
 def search_helpers():
+    from babel.numbers import format_decimal
+    from flask import g
+    from flask_babel import get_locale
     from flask_babel import gettext as _
 
     def code_label(code: str) -> str:
-        term = taxonomy().by_code.get(code)
-        return term.label(select_locale()) if term else code
+        labels = g.get("_code_labels")
+        if labels is None:  # once per request: the labels of every term, kept per catalog version and language
+            locale = select_locale()
+            labels = g._code_labels = cached(
+                ("search.code_labels", locale), lambda: {term.code: term.label(locale) for term in taxonomy()}
+            )
+        return labels.get(code, code)
+
+    def distance_text(km: float) -> str:
+        """A result's distance as ``_('%(km)s km', km=format_decimal(km, format='#,##0.0'))`` gives it, with
+        the translation and the locale looked up once per request rather than once per result."""
+        words = g.get("_distance_words")
+        if words is None:
+            words = g._distance_words = (_("%(km)s km"), get_locale())
+        pattern, locale = words
+        return pattern % {"km": format_decimal(km, format="#,##0.0", locale=locale)}
 
     def search_error_message(error: ParamError) -> str:
         problems = {
@@ -230,4 +248,9 @@ def search_helpers():
         }
         return labels[what]
 
-    return {"code_label": code_label, "search_error_message": search_error_message, "widen_label": widen_label}
+    return {
+        "code_label": code_label,
+        "distance_text": distance_text,
+        "search_error_message": search_error_message,
+        "widen_label": widen_label,
+    }
