@@ -258,3 +258,24 @@ def test_the_closed_client_situation_form_is_drawn_only_when_opened(seeded_clien
     wrong = seeded_client.get("/search", query_string={"q": "就业", "f_age": "abc"})
     assert wrong.status_code == 400
     assert 'value="abc"' in wrong.get_data(as_text=True)
+
+
+def test_the_kept_filters_panel_shows_each_search_its_own_values(seeded_client):
+    """The filters panel is kept per language, catalog version and filter values: each search still
+    sees its own values, and a wrong radius is marked on its own search only."""
+    plain = seeded_client.get("/search", query_string={"q": "就业"}).get_data(as_text=True)
+    assert '<details class="search-filters">' in plain and " selected>" not in plain.split("search-filters", 1)[1]
+    chosen = {"q": "就业", "district": "海珠区", "language": "yue", "open_now": "1", "radius_km": "3"}
+    chosen["sort"] = "distance"
+    page = seeded_client.get("/search", query_string=chosen).get_data(as_text=True)
+    assert '<details class="search-filters" open>' in page
+    assert '<option value="海珠区" selected>' in page and '<option value="yue" selected>' in page
+    assert '<option value="distance" selected>' in page and 'value="3"' in page
+    assert 'name="open_now" value="1" checked' in page and 'name="accepting" value="1" checked' not in page
+    wrong = seeded_client.get("/search", query_string={"q": "就业", "radius_km": "abc"})
+    assert wrong.status_code == 400 and 'class="field has-error"' in wrong.get_data(as_text=True)
+    again = seeded_client.get("/search", query_string={"q": "就业", "radius_km": "4"}).get_data(as_text=True)
+    assert "has-error" not in again and 'value="4"' in again
+    panel = re.compile(r'<details class="search-filters".*?</details>', re.S)
+    later = seeded_client.get("/search", query_string={"q": "就业"}).get_data(as_text=True)
+    assert panel.search(later).group(0) == panel.search(plain).group(0)

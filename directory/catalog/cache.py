@@ -30,6 +30,7 @@ from directory.extensions import db
 from directory.search.models import SearchChange
 
 VERSION_WINDOW = 10_000  # as GAP_WINDOW in directory.search.index
+MAX_ENTRIES = 1000  # values kept per app in the bounded store
 T = TypeVar("T")
 
 
@@ -52,16 +53,24 @@ def forget_version() -> None:
         g.pop("_catalog_version", None)
 
 
-def cached(key: Hashable, compute: Callable[[], T]) -> T:
-    """``compute()``, or its value kept from an earlier request at the same catalog version."""
+def cached(key: Hashable, compute: Callable[[], T], bounded: bool = False) -> T:
+    """``compute()``, or its value kept from an earlier request at the same catalog version.
+
+    ``bounded``: the key holds values from the request (search filters), so it goes to a separate
+    store of at most MAX_ENTRIES values, the oldest dropped first; the others are never crowded out.
+    """
     if db.session.info.get("search_queued"):  # this transaction changed the catalog and has not committed
         return compute()
-    store: dict[Hashable, tuple[tuple[int, int], Any]] = current_app.extensions.setdefault("catalog_cache", {})
+    name = "catalog_cache_bounded" if bounded else "catalog_cache"
+    store: dict[Hashable, tuple[tuple[int, int], Any]] = current_app.extensions.setdefault(name, {})
     version = catalog_version()
     hit = store.get(key)
     if hit is not None and hit[0] == version:
         return hit[1]
     value = compute()
+    store.pop(key, None)
+    while bounded and len(store) >= MAX_ENTRIES:
+        del store[next(iter(store))]
     store[key] = (version, value)
     return value
 

@@ -75,12 +75,13 @@ def search_page():
     draw_facts = client is None and bool(facts or facts_form.errors or query_has_facts(args) or args.get("facts"))
     if params is not None and not facts_form.errors and (params.q or params.near or params.category or params.district):
         result = search_service.search(params, facts=facts)
+    query = args.to_dict()  # the first value of each parameter, read without MultiDict's KeyError per miss
     response = make_response(
         render_template(
             "search/search.html",
             params=params,
             args=args,
-            query=args.to_dict(),  # the first value of each parameter, read without MultiDict's KeyError per miss
+            query=query,
             error=error,
             facts_form=facts_form,
             draw_facts=draw_facts,
@@ -91,9 +92,7 @@ def search_page():
             may_refer=can_keep_clients(current_user),
             result=result,
             widen=_widen_links(params) if result is not None and result.total == 0 and params else [],
-            category_options=_category_options(args.get("category")),
-            districts=DISTRICTS,
-            languages=LANGUAGE_CHOICES,
+            filters=_filters(query, error),
         ),
         400 if error or facts_form.errors else 200,
     )
@@ -112,17 +111,27 @@ def client_situation_fields():
     return render_template("search/_client_situation.html", facts_form=form)
 
 
-def _category_options(selected: str | None) -> Markup:
-    """The category menu's options, rendered once per catalog version and language; ``selected`` marked."""
-    options = cached(
-        ("search.category_options", select_locale()),
-        # an autoescaped template: its output is safe HTML
-        lambda: Markup(render_template("search/_category_options.html", terms=taxonomy().top)),  # noqa: S704
-    )
-    if selected:
-        plain = Markup('<option value="{}">').format(selected)
-        options = options.replace(plain, Markup('<option value="{}" selected>').format(selected), 1)
-    return options
+FILTERS = ("radius_km", "category", "district", "language", "open_now", "accepting", "sort")
+
+
+def _filters(query: dict, error: ParamError | None) -> Markup:
+    """The filters panel, rendered once per catalog version, language and filter values and then kept
+    (the most recent combinations: see ``directory.catalog.cache.MAX_ENTRIES``)."""
+    values = tuple(query.get(name, "") for name in FILTERS)
+    radius_error = error is not None and error.param == "radius_km"
+
+    def render() -> Markup:
+        html = render_template(
+            "search/_filters.html",
+            query=dict(zip(FILTERS, values, strict=True)),
+            radius_error=radius_error,
+            terms=taxonomy().top,
+            districts=DISTRICTS,
+            languages=LANGUAGE_CHOICES,
+        )
+        return Markup(html)  # noqa: S704 (an autoescaped template's output)
+
+    return cached(("search.filters", select_locale(), values, radius_error), render, bounded=True)
 
 
 @bp.route("/api/v1/search")
