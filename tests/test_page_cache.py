@@ -279,3 +279,17 @@ def test_the_kept_filters_panel_shows_each_search_its_own_values(seeded_client):
     panel = re.compile(r'<details class="search-filters".*?</details>', re.S)
     later = seeded_client.get("/search", query_string={"q": "就业"}).get_data(as_text=True)
     assert panel.search(later).group(0) == panel.search(plain).group(0)
+
+
+def test_a_lower_outbox_id_committed_after_a_higher_one_still_changes_the_version(seeded_client):
+    """On PostgreSQL, ids come from a sequence when the row is inserted: a transaction can commit a lower
+    id after a higher one is visible. Here a row with a higher id is written first (the sequence does not
+    move); the rows of the change that follows then have lower ids on PostgreSQL (on SQLite, higher)."""
+    db.session.add(SearchChange(id=_outbox_max() + 500, service_id="late-commit-test"))
+    db.session.commit()
+    before = _district_count(seeded_client.get("/").get_data(as_text=True), "从化区")
+    org = Organization(name=f"{WORD}机构", description="")
+    db.session.add(org)
+    db.session.commit()
+    add_services(org, 1)
+    assert _district_count(seeded_client.get("/").get_data(as_text=True), "从化区") == before + 1
