@@ -4,6 +4,7 @@ the Flask test client, at concurrency 1.
     python -m bench.pages_bench                                   (make bench-pages)
     BENCH_SERVICES=20000 BENCH_ROUNDS=9 python -m bench.pages_bench          (a quicker run)
     BENCH_BASE=/path/to/a/worktree python -m bench.pages_bench   (the same run against older code too)
+    BENCH_WORK=/tmp/pages python -m bench.pages_bench    (keep the built catalogs there; reuse them next time)
 
 Figures:
 - the home page at 245 and at N services, and their ratio;
@@ -247,11 +248,19 @@ def main() -> int:
     n = int(os.environ.get("BENCH_SERVICES", "100000"))
     rounds = int(os.environ.get("BENCH_ROUNDS", "15"))
     base = os.environ.get("BENCH_BASE")
-    work = Path(tempfile.mkdtemp(prefix="lianjie-pages-"))
+    keep = os.environ.get("BENCH_WORK")
+    work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="lianjie-pages-"))
     figures: dict = {"n_services": {"demo": 245, "large": n}, "rounds": rounds}
+    built = work / f"built-{n}.json"
     try:
-        build_demo(work)
-        large_queries = build_large(work, n)
+        if built.exists():
+            large_queries = json.loads(built.read_text())
+            print(f"using the catalogs built in {work}", flush=True)
+        else:
+            work.mkdir(parents=True, exist_ok=True)
+            build_demo(work)
+            large_queries = build_large(work, n)
+            built.write_text(json.dumps(large_queries, ensure_ascii=False))
         paths = {name: page_paths(work, name) for name in CATALOGS}
         queries = {"demo": DEMO_QUERIES, "large": DEMO_QUERIES[:3] + large_queries}
         figures["calibration_s"] = calibration_s()
@@ -321,7 +330,8 @@ def main() -> int:
         figures["paths"] = paths
         figures["targets"] = {"home_ratio_large_to_demo": 2.0, "search_html_to_api": 1.5}
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n")
     report(figures)
