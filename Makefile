@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run serve setup install translations db seed test lint bench bench-load clean
+.PHONY: run serve setup install translations db seed test lint bench bench-load bench-pages clean
 
 run: setup
 	$(BIN)/flask run --host 127.0.0.1 --port $${PORT:-5000}
@@ -43,6 +43,10 @@ bench-load: install translations
 	$(BIN)/python -m bench.load_bench
 
 bench-reports: install translations ; $(BIN)/python -m bench.reports_bench
+
+# Main pages at 245 and BENCH_SERVICES (default 100,000) services; BENCH_BASE=DIR also runs the code tree in DIR.
+bench-pages: install translations
+	$(BIN)/python -m bench.pages_bench
 
 lint: install
 	$(BIN)/ruff check .

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, make_response, render_template, request
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from directory.accounts.permissions import can_edit_listing
+from directory.catalog import cache
 from directory.catalog import services as catalog
 from directory.catalog.hours import weekly_table
 from directory.catalog.hours_words import recurring_lines
-from directory.catalog.models import DISTRICTS, Organization, Service, TaxonomyTerm
+from directory.catalog.models import DISTRICTS, Organization, Service, ServiceAtLocation
 from directory.eligibility.forms import ClientFactsForm, facts_from_query
 from directory.eligibility.rules import evaluate
 from directory.extensions import db
@@ -42,15 +42,15 @@ def _paginate(query):
 def home():
     return render_template(
         "catalog/home.html",
-        terms=catalog.top_level_terms(),
+        terms=cache.taxonomy().top,
         districts=DISTRICTS,
-        district_counts=catalog.count_by_district(),
+        district_counts=cache.count_by_district(),
     )
 
 
 @bp.route("/categories/<code>")
 def category(code: str):
-    term = db.session.scalar(select(TaxonomyTerm).filter_by(code=code))
+    term = cache.taxonomy().by_code.get(code)
     if term is None:
         abort(404)
     district = request.args.get("district") or None
@@ -78,7 +78,7 @@ def district(name: str):
         district=name,
         page=page,
         districts=DISTRICTS,
-        terms=catalog.top_level_terms(),
+        terms=cache.taxonomy().top,
         now=catalog.local_now(),
     )
 
@@ -88,7 +88,11 @@ def service(service_id: str):
     item = db.session.get(
         Service,
         service_id,
-        options=[selectinload(Service.schedules), selectinload(Service.schedule_exceptions)],
+        options=[
+            selectinload(Service.schedules),
+            selectinload(Service.schedule_exceptions),
+            selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location),
+        ],
     )
     if item is None:
         abort(404)
@@ -130,13 +134,18 @@ def service(service_id: str):
     return response
 
 
+def _organization_services(org_id: str):
+    """The organization's services with what their cards show, in a fixed number of statements."""
+    return catalog.services_query(include_inactive=True).where(Service.organization_id == org_id)
+
+
 @bp.route("/organizations/<org_id>")
 def organization(org_id: str):
     org = db.session.get(Organization, org_id)
     if org is None:
         abort(404)
     may_edit = can_edit_listing(current_user, org.id)
-    services = [s for s in org.services if s.is_active or may_edit]
+    services = [s for s in db.session.scalars(_organization_services(org.id)) if s.is_active or may_edit]
     return render_template(
         "catalog/organization.html",
         org=org,

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, make_response, render_template, request
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from directory.accounts.permissions import can_keep_clients
+from directory.catalog.cache import cached, taxonomy
 from directory.catalog.forms import LANGUAGE_CHOICES
 from directory.catalog.models import DISTRICTS
-from directory.catalog.services import top_level_terms
 from directory.eligibility.explain import verdict_json
-from directory.eligibility.forms import ClientFactsForm, facts_from_query, facts_query
+from directory.eligibility.forms import ClientFactsForm, facts_from_query, facts_query, query_has_facts
+from directory.i18n import select_locale
 from directory.search import services as search_service
 from directory.search.engine import ParamError
 
@@ -70,15 +72,19 @@ def search_page():
         facts_form = ClientFactsForm.from_facts(facts, meta={"csrf": False})
     else:
         facts_form, facts = facts_from_query(args)
+    draw_facts = client is None and bool(facts or facts_form.errors or query_has_facts(args) or args.get("facts"))
     if params is not None and not facts_form.errors and (params.q or params.near or params.category or params.district):
         result = search_service.search(params, facts=facts)
+    query = args.to_dict()  # the first value of each parameter, read without MultiDict's KeyError per miss
     response = make_response(
         render_template(
             "search/search.html",
             params=params,
             args=args,
+            query=query,
             error=error,
             facts_form=facts_form,
+            draw_facts=draw_facts,
             facts=facts,
             facts_args=facts_query(facts) if client is None else {},
             client=client,
@@ -86,9 +92,7 @@ def search_page():
             may_refer=can_keep_clients(current_user),
             result=result,
             widen=_widen_links(params) if result is not None and result.total == 0 and params else [],
-            terms=top_level_terms(),
-            districts=DISTRICTS,
-            languages=LANGUAGE_CHOICES,
+            filters=_filters(query, error),
         ),
         400 if error or facts_form.errors else 200,
     )
@@ -98,6 +102,36 @@ def search_page():
         db.session.commit()  # the audit row of this view
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/search/client-situation")
+def client_situation_fields():
+    """The search page's client situation fields, empty: fetched when the closed panel is opened."""
+    form = ClientFactsForm(formdata=None, meta={"csrf": False})
+    return render_template("search/_client_situation.html", facts_form=form)
+
+
+FILTERS = ("radius_km", "category", "district", "language", "open_now", "accepting", "sort")
+
+
+def _filters(query: dict, error: ParamError | None) -> Markup:
+    """The filters panel, rendered once per catalog version, language and filter values and then kept
+    (the most recent combinations: see ``directory.catalog.cache.MAX_ENTRIES``)."""
+    values = tuple(query.get(name, "") for name in FILTERS)
+    radius_error = error is not None and error.param == "radius_km"
+
+    def render() -> Markup:
+        html = render_template(
+            "search/_filters.html",
+            query=dict(zip(FILTERS, values, strict=True)),
+            radius_error=radius_error,
+            terms=taxonomy().top,
+            districts=DISTRICTS,
+            languages=LANGUAGE_CHOICES,
+        )
+        return Markup(html)  # noqa: S704 (an autoescaped template's output)
+
+    return cached(("search.filters", select_locale(), values, radius_error), render, bounded=True)
 
 
 @bp.route("/api/v1/search")
@@ -171,19 +205,28 @@ def search_api():
 
 @bp.app_context_processor
 def search_helpers():
+    from babel.numbers import format_decimal
     from flask import g
+    from flask_babel import get_locale
     from flask_babel import gettext as _
-    from sqlalchemy import select
-
-    from directory.catalog.models import TaxonomyTerm
-    from directory.extensions import db
-    from directory.i18n import select_locale
 
     def code_label(code: str) -> str:
-        if "term_labels" not in g:
-            g.term_labels = {t.code: t for t in db.session.scalars(select(TaxonomyTerm))}
-        term = g.term_labels.get(code)
-        return term.label(select_locale()) if term else code
+        labels = g.get("_code_labels")
+        if labels is None:  # once per request: the labels of every term, kept per catalog version and language
+            locale = select_locale()
+            labels = g._code_labels = cached(
+                ("search.code_labels", locale), lambda: {term.code: term.label(locale) for term in taxonomy()}
+            )
+        return labels.get(code, code)
+
+    def distance_text(km: float) -> str:
+        """A result's distance as ``_('%(km)s km', km=format_decimal(km, format='#,##0.0'))`` gives it, with
+        the translation and the locale looked up once per request rather than once per result."""
+        words = g.get("_distance_words")
+        if words is None:
+            words = g._distance_words = (_("%(km)s km"), get_locale())
+        pattern, locale = words
+        return pattern % {"km": format_decimal(km, format="#,##0.0", locale=locale)}
 
     def search_error_message(error: ParamError) -> str:
         problems = {
@@ -214,4 +257,9 @@ def search_helpers():
         }
         return labels[what]
 
-    return {"code_label": code_label, "search_error_message": search_error_message, "widen_label": widen_label}
+    return {
+        "code_label": code_label,
+        "distance_text": distance_text,
+        "search_error_message": search_error_message,
+        "widen_label": widen_label,
+    }

@@ -6,24 +6,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
 
+from directory.catalog.cache import catalog_version, taxonomy
 from directory.catalog.forms import LANGUAGE_CHOICES
-from directory.catalog.models import TaxonomyTerm
 from directory.catalog.services import local_now, local_today
-from directory.extensions import db
 from directory.geo.geocoder import resolve_for_app
 from directory.search.eligibility import EligibilityCheck
 from directory.search.engine import ParamError, SearchParams, SearchResult, parse_params, run_search
 from directory.search.index import get_index, try_catch_up
-from directory.search.models import SearchChange
 from directory.search.synonyms import Synonyms, seed_synonyms
 
 LANGUAGE_CODES = {code for code, _ in LANGUAGE_CHOICES}
 
 
-def category_codes() -> set[str]:
-    return set(db.session.scalars(select(TaxonomyTerm.code)))
+def category_codes() -> frozenset[str]:
+    return taxonomy().codes
 
 
 def synonyms() -> Synonyms | None:
@@ -37,7 +34,7 @@ def read_params(args: Mapping[str, str]) -> SearchParams:
 def ensure_current() -> None:
     """Apply catalog changes other workers committed since this index last caught up."""
     index = get_index()
-    latest = db.session.scalar(select(func.max(SearchChange.id))) or 0
+    latest, _ = catalog_version()  # the newest outbox id, read once per request
     if latest > index.cursor() or index.gaps():
         try_catch_up(wait=0)  # never queue a search behind another process's index update
 

@@ -6,6 +6,7 @@ from flask import Flask
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from directory.catalog.cache import forget_version
 from directory.catalog.models import (
     Language,
     Location,
@@ -43,12 +44,18 @@ def _affected_service_ids(session: Session) -> set[str]:
             )
         elif isinstance(obj, Organization) and obj.id is not None and obj not in session.new:
             ids.update(session.scalars(select(Service.id).where(Service.organization_id == obj.id)))
-        elif isinstance(obj, TaxonomyTerm) and obj.id is not None and obj not in session.new:
-            ids.update(
-                session.scalars(
-                    select(service_taxonomy.c.service_id).where(service_taxonomy.c.taxonomy_term_id == obj.id)
+        elif isinstance(obj, TaxonomyTerm):
+            if obj.id is None:
+                obj.id = new_id()
+            # The term itself: pages that cache the taxonomy follow the outbox too (directory/catalog/cache.py),
+            # and a term no service uses has no other row. The index finds no service by this id: a no-op there.
+            ids.add(obj.id)
+            if obj not in session.new:
+                ids.update(
+                    session.scalars(
+                        select(service_taxonomy.c.service_id).where(service_taxonomy.c.taxonomy_term_id == obj.id)
+                    )
                 )
-            )
     return ids
 
 
@@ -64,11 +71,13 @@ def _before_flush(session: Session, flush_context, instances) -> None:
 
 
 def _reset(session: Session, *args) -> None:
-    session.info.pop("search_queued", None)
+    if session.info.pop("search_queued", None):
+        forget_version()  # the catalog changed: cached pages read the new version
 
 
 def _after_rollback(session: Session, *args) -> None:
-    session.info.pop("search_queued", None)
+    if session.info.pop("search_queued", None):
+        forget_version()
     session.info.pop(PENDING_FLAG, None)
 
 
