@@ -1,7 +1,7 @@
 """append-only logs: no INSERT OR REPLACE (SQLite) or TRUNCATE (PostgreSQL), and a hash chain over them
 
 Revision ID: a3f1c9e2b7d4
-Revises: 7c1e5a9d3b20
+Revises: 6fe56adf551c
 Create Date: 2026-12-06 03:00:00.000000
 
 SQLite's REPLACE conflict resolution deletes the row in the way without firing its DELETE triggers (with
@@ -18,7 +18,7 @@ from directory.logchain import chain_in_place
 
 # revision identifiers, used by Alembic.
 revision = 'a3f1c9e2b7d4'
-down_revision = '7c1e5a9d3b20'
+down_revision = '6fe56adf551c'
 branch_labels = None
 depends_on = None
 
