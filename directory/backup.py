@@ -3,6 +3,10 @@
 SQLite uses the online backup API, so the app may keep serving while a backup runs. PostgreSQL uses
 ``pg_dump --format=custom`` and ``pg_restore --clean`` (both must be on PATH; see docs/operations.md).
 The search index is not backed up: it is rebuilt from the restored database.
+
+A restore checks the backup first, without touching the database (``check_backup``): a Lianjie database at
+a migration this code knows, with its append-only logs' triggers and hash chains intact
+(``directory.logchain``). ``flask audit-verify`` runs the same chain check on the live database.
 """
 
 from __future__ import annotations

@@ -10,12 +10,13 @@ What it does not do: someone who can rewrite a table can also recompute every ha
 changed. Record the head that ``flask audit-verify`` prints somewhere the database's users cannot write
 (a ticket, a signed e-mail): a later head must extend it.
 
-Rows are chained as they are flushed (``before_flush``), whatever path inserts them: the hook locks
-both chain heads (PostgreSQL ``SELECT … FOR UPDATE``; on SQLite an ``UPDATE`` takes the database's write
-lock, see ``directory.database``), numbers and hashes the new rows, and moves the heads — one read and
-one write of a one-row-per-chain table per flush. The lock is held to the commit, so concurrent writers
-extend the chain one after another. Rows inserted in bulk around the ORM (``session.execute(insert(…))``
-or raw SQL) are not chained, and ``audit-verify`` reports them.
+Rows are chained as the ORM inserts them (a ``before_insert`` hook, so foreign keys set through
+relationships are there, whichever code path added the row): the flush's first log row locks both chain
+heads (PostgreSQL ``SELECT … FOR UPDATE``; on SQLite an ``UPDATE``, which takes the database's write lock,
+see ``directory.database``), each row gets the next place and its hash, and after the flush the heads
+move — one read and one write of a one-row-per-chain table per flush. The lock is held to the commit, so
+concurrent writers extend the chain one after another. Rows inserted in bulk around the ORM
+(``session.execute(insert(…))`` or raw SQL) are not chained, and ``audit-verify`` reports them.
 """
 
 from __future__ import annotations
@@ -291,9 +292,7 @@ def chain_in_place(connection: Connection) -> None:
         for row in connection.execute(selected.order_by(*[rows.c[name] for name in order[chain]])).mappings().all():
             seq += 1
             previous = row_hash(chain, seq, previous, row)
-            connection.execute(
-                rows.update().where(rows.c.id == row["id"]).values(chain_seq=seq, chain_hash=previous)
-            )
+            connection.execute(rows.update().where(rows.c.id == row["id"]).values(chain_seq=seq, chain_hash=previous))
         connection.execute(
             text("INSERT INTO log_chain (name, seq, hash) VALUES (:name, :seq, :hash)"),
             {"name": chain, "seq": seq, "hash": previous},
