@@ -53,7 +53,9 @@ def create_app(config: dict | None = None) -> Flask:
     from directory.api.routes import bp as api_bp
     from directory.catalog.manage_routes import bp as manage_bp
     from directory.catalog.routes import bp as catalog_bp
+    from directory.catalog.versions import install_listing_versions
     from directory.cli import register_cli
+    from directory.logchain import install_log_chain
     from directory.referrals.guards import install_guards
     from directory.referrals.routes import bp as referrals_bp
     from directory.reports.routes import bp as reports_bp
@@ -72,6 +74,8 @@ def create_app(config: dict | None = None) -> Flask:
     install_guards()
     install_audit_writer()
     app.after_request(commit_view_audit)
+    install_listing_versions()
+    install_log_chain()  # after the audit writer: chains the rows it adds
     register_web(app)
     register_template_helpers(app)
     register_cli(app)

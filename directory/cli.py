@@ -19,8 +19,9 @@ from directory.seed import SeedError, load_seed, read_yaml
 
 def register_cli(app: Flask) -> None:
     from directory.api.cli import export_hsds_command, import_hsds_command
-    from directory.backup import backup_command, restore_command
+    from directory.backup import audit_verify_command, backup_command, restore_command
 
+    app.cli.add_command(audit_verify_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(seed_command)

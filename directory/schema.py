@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
 
 from directory.extensions import db
 
@@ -34,14 +35,35 @@ class SchemaState:
         return bool(self.current - self.known)
 
 
-def schema_state() -> SchemaState:
-    """The database's migration revisions beside the code's (read only)."""
-    script = ScriptDirectory(str(MIGRATIONS))
-    with db.engine.connect() as connection:
-        current = frozenset(MigrationContext.configure(connection).get_current_heads())
-        has_tables = bool(inspect(connection).get_table_names())
+def _script() -> ScriptDirectory:
+    return ScriptDirectory(str(MIGRATIONS))
+
+
+def state_from_revisions(current: frozenset[str] | set[str], has_tables: bool) -> SchemaState:
+    """The state of a database (or a backup of one) whose alembic_version holds ``current``."""
+    script = _script()
     known = frozenset(revision.revision for revision in script.walk_revisions())
-    return SchemaState(current, frozenset(script.get_heads()), known, has_tables)
+    return SchemaState(frozenset(current), frozenset(script.get_heads()), known, has_tables)
+
+
+def schema_state(connection: Connection | None = None) -> SchemaState:
+    """The database's migration revisions beside the code's (read only); ``connection``: another database's,
+    say a backup file's, instead of the app's."""
+    if connection is None:
+        with db.engine.connect() as own:
+            return schema_state(own)
+    current = frozenset(MigrationContext.configure(connection).get_current_heads())
+    has_tables = bool(inspect(connection).get_table_names())
+    return state_from_revisions(current, has_tables)
+
+
+def includes(state: SchemaState, revision: str) -> bool:
+    """Whether the database is at ``revision`` or a later one (known revisions only)."""
+    script = _script()
+    for head in state.current & state.known:
+        if any(r.revision == revision for r in script.iterate_revisions(head, "base")):
+            return True
+    return False
 
 
 def schema_problem(state: SchemaState) -> str | None:

@@ -328,7 +328,8 @@ def test_a_service_at_a_location_of_no_organization_keeps_working(client, catalo
     login(client, staff.username)
     page = client.get(f"/manage/services/{catalog['svc']}/edit").get_data(as_text=True)
     assert "市民服务中心" in page  # offered there: still a choice, ticked
-    form = {**SERVICE_FORM, "location_ids": [catalog["loc"], lone_location], "version": "1"}
+    shown = str(db.session.get(Service, catalog["svc"]).version)  # 2: adding the place bumped it
+    form = {**SERVICE_FORM, "location_ids": [catalog["loc"], lone_location], "version": shown}
     assert post(client, f"/manage/services/{catalog['svc']}/edit", form).status_code == 302
     service = db.session.get(Service, catalog["svc"])
     assert {loc.id for loc in service.locations} == {catalog["loc"], lone_location}
@@ -375,7 +376,7 @@ def test_hours_editor_keeps_recurring_hours_and_can_remove_them(client, catalog,
     response = post(
         client,
         f"/manage/services/{catalog['svc']}/hours",
-        {"version": "1", "SA_1_opens": "09:00", "SA_1_closes": "12:00"},
+        {"version": "2", "SA_1_opens": "09:00", "SA_1_closes": "12:00"},  # adding the monthly hours bumped it
     )
     assert response.status_code == 302
     schedules = db.session.get(Service, catalog["svc"]).schedules

@@ -383,3 +383,136 @@ def test_report_indexes_migration_replaces_the_need_service_and_status_indexes(t
         assert not [name for name in [*referral, *indexes("referral_refusal")] if "_report_" in name]
         if sqlite:
             assert expression_indexes() == set()
+
+
+LOG_CHAIN = "a3f1c9e2b7d4"  # no REPLACE/TRUNCATE on the logs, a hash chain over them
+
+
+def test_log_chain_migration_chains_the_rows_already_there(tmp_path, postgres):
+    """Audit rows and attempts written before the migration get their places in the chain (which then
+    verifies), new rows extend it, and the downgrade keeps the rows and their UPDATE/DELETE refusals."""
+    from datetime import datetime, timedelta
+
+    import pytest
+    from sqlalchemy.exc import DBAPIError
+
+    from directory.accounts.audit import AuditEvent, audit
+    from directory.logchain import verify_connection
+
+    with _just_before(LOG_CHAIN, tmp_path, postgres) as before:
+        now = datetime(2025, 3, 1, 2, 0)
+        with db.engine.begin() as conn:
+            _insert_catalog(conn, now)
+            _insert(
+                conn,
+                "user",
+                id=7,
+                username="cw",
+                display_name="社工",
+                password_hash="x",
+                role="caseworker",
+                active=True,
+                session_token="t",
+                created_at=now,
+            )
+            _insert(
+                conn,
+                "client",
+                id="cl-1",
+                owner_id=7,
+                display_name="A",
+                district="越秀区",
+                facts={},
+                created_at=now,
+                updated_at=now,
+                version=1,
+            )
+            _insert(
+                conn,
+                "need",
+                id="n-1",
+                client_id="cl-1",
+                category="methadone-clinic",
+                goal="g",
+                status="open",
+                created_at=now,
+            )
+            _insert(
+                conn,
+                "referral",
+                id="r-1",
+                client_id="cl-1",
+                need_id="n-1",
+                service_id="svc-1",
+                organization_id="org-1",
+                created_by_id=7,
+                created_at=now,
+                last_activity_at=now,
+                status="refused",
+                attempt_count=2,
+                refused_before_delivery=True,
+                category="methadone-clinic",
+                need_status="open",
+                caseworker_id=7,
+                district="越秀区",
+            )
+            for number, outcome in ((1, "no_answer"), (2, "refused")):
+                _insert(
+                    conn,
+                    "outreach_attempt",
+                    id=f"a-{number}",
+                    referral_id="r-1",
+                    number=number,
+                    occurred_at=now + timedelta(hours=number),
+                    recorded_at=now + timedelta(hours=number),
+                    actor_id=7,
+                    channel="phone",
+                    party="provider",
+                    outcome=outcome,
+                )
+            for n in range(3):
+                _insert(
+                    conn,
+                    "audit_event",
+                    at=now + timedelta(minutes=n),
+                    user_id=7,
+                    username="cw",
+                    role="caseworker",
+                    action="view",
+                    object_type="client",
+                    object_id="cl-1",
+                    client_id="cl-1",
+                    detail={"n": n, "词": "值"},
+                )
+
+        upgrade(revision=LOG_CHAIN)
+        with db.engine.connect() as conn:
+            reports = {r.chain: r for r in verify_connection(conn)}
+            assert [(r.rows, r.problem) for r in reports.values()] == [(3, None), (2, None)]
+            assert [tuple(r) for r in conn.execute(text("SELECT id, chain_seq FROM outreach_attempt ORDER BY id"))] == [
+                ("a-1", 1),
+                ("a-2", 2),
+            ]
+        audit("view", "client", "cl-1", "cl-1")  # the app extends the chain
+        db.session.commit()
+        assert db.session.scalar(select_max_seq()) == 4
+        db.session.rollback()  # no transaction of the session may hold the tables the downgrade alters
+        with db.engine.connect() as conn:
+            assert all(r.ok for r in verify_connection(conn))
+
+        downgrade(revision=before)
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM audit_event")).scalar() == 4
+        for statement in ("UPDATE audit_event SET action = 'x'", "DELETE FROM outreach_attempt"):
+            with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
+                conn.execute(text(statement))
+        db.session.remove()
+        assert AuditEvent  # the model is the head's; the database goes back up in _just_before
+
+
+def select_max_seq():
+    from sqlalchemy import func, select
+
+    from directory.accounts.audit import AuditEvent
+
+    return select(func.max(AuditEvent.chain_seq))

@@ -26,6 +26,7 @@ from directory.accounts.audit import AuditEvent, audit
 from directory.catalog.models import Service
 from directory.catalog.services import local_today
 from directory.extensions import db
+from directory.logchain import verify_connection
 from directory.models_base import id_from_key
 from directory.referrals import services
 from directory.referrals.models import Attempt
@@ -113,6 +114,11 @@ def test_workers_at_once_never_fail_and_lose_no_attempt(seeded_app, make_user, t
     audited = db.session.scalar(select(func.count()).select_from(AuditEvent)) - audit_before
     # a view of the search, the service page and the referral page, and each attempt's own row
     assert audited >= 3 * ROUNDS * 4
+    # Written by three workers at once, both logs still form one unbroken hash chain each.
+    with db.engine.connect() as connection:
+        reports = verify_connection(connection)
+    assert [report.problem for report in reports] == [None, None]
+    assert {report.chain: report.rows for report in reports}["outreach_attempt"] >= 3 * ROUNDS
 
 
 def _queue_is_free(lock: Path) -> bool:

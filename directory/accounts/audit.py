@@ -41,6 +41,9 @@ class AuditEvent(db.Model):
     method: Mapped[str | None] = mapped_column(String(10))
     path: Mapped[str | None] = mapped_column(String(300))
     detail: Mapped[dict | None] = mapped_column(JSON)
+    # Its place in the log's hash chain, set when it is flushed (directory/logchain.py).
+    chain_seq: Mapped[int | None] = mapped_column(Integer, unique=True, index=True)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 def audit(

@@ -214,6 +214,9 @@ class Attempt(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     next_follow_up: Mapped[date | None] = mapped_column(Date)
     corrects_id: Mapped[str | None] = mapped_column(ForeignKey("outreach_attempt.id"))
+    # Its place in the log's hash chain, set when it is flushed (directory/logchain.py).
+    chain_seq: Mapped[int | None] = mapped_column(Integer, unique=True, index=True)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
     referral: Mapped[Referral] = relationship(back_populates="attempts")
     actor = relationship("User")
