@@ -361,3 +361,16 @@ def test_a_referral_without_consent_or_override_row_shows_nothing(seeded_app, wo
     assert referral.override_fields == ["name", "phone"]
     assert services.visible_fields(referral, local_today()) == frozenset()
     assert services.basis_ended(referral, local_today()) == "override"
+
+
+def test_override_max_days_comes_from_the_environment_and_is_checked(tmp_path, monkeypatch):
+    from directory import create_app
+    from tests.conftest import make_config
+
+    monkeypatch.setenv("OVERRIDE_MAX_DAYS", "14")
+    app = create_app(make_config(tmp_path, tmp_path / "a.sqlite3"))
+    assert app.config["OVERRIDE_MAX_DAYS"] == 14
+    for bad in ("0", "-3", "a month", "400"):
+        monkeypatch.setenv("OVERRIDE_MAX_DAYS", bad)
+        with pytest.raises(RuntimeError, match="OVERRIDE_MAX_DAYS"):
+            create_app(make_config(tmp_path, tmp_path / "a.sqlite3"))
