@@ -288,7 +288,7 @@ def test_the_agency_cannot_flip_a_delivered_referral_after_the_consent_is_revoke
     assert post(caseworker, f"/consents/{world.consent.id}/revoke", {"note": "案主撤回"}).status_code == 302
     attempts = db.session.scalar(select(func.count()).select_from(Attempt))
     denied_before = db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "denied"))
-    for answer in ({"answer": "decline", "reason": "no_capacity"}, {"answer": "accept"}, {"answer": "delivered"}):
+    for answer in ({"answer": "decline", "reason": "no_capacity"}, {"answer": "decline"}, {"answer": "delivered"}):
         response = post(staff, f"/referrals/{world.referral.id}/answer", answer)
         assert response.status_code == 409, answer
         page = response.get_data(as_text=True)

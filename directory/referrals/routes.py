@@ -508,6 +508,9 @@ def answer_referral(referral_id: str):
     if not can_answer_referral(current_user, referral):
         deny("referral", referral.id, referral.client_id)
     form = AgencyAnswerForm()
+    why = referrals.basis_ended(referral, local_today())
+    if why is not None:  # checked again under the write lock when the answer is recorded
+        return _answer_refused(referral, form, why)
     if form.validate_on_submit():
         if form.answer.data == "decline" and not form.reason.data:
             form.reason.errors = [_("Choose the reason for declining.")]
@@ -548,7 +551,7 @@ def _answer_refused(referral: Referral, form: AgencyAnswerForm, why: str):
         "referral",
         referral.id,
         referral.client_id,
-        {"answer": form.answer.data, "basis_ended": why},
+        {"answer": form.answer.data if form.answer.data in referrals.AGENCY_ANSWERS else None, "basis_ended": why},
     )
     db.session.commit()
     form.form_errors.append(str(BASIS_ENDED_MESSAGES[why]))

@@ -618,6 +618,7 @@ def inbox_query(organization_id: str, status: str | None = None) -> Select:
             selectinload(Referral.need),
             selectinload(Referral.service),
             selectinload(Referral.consent),
+            selectinload(Referral.override),
         )
         .order_by(Referral.created_at.desc())
     )
