@@ -134,6 +134,8 @@ ODD = [
     "\x00",
     "a\x00b",
     "9" * 400,
+    "9" * 30,
+    "18446744073709551616",
     "-" + "9" * 40,
     "1e309",
     "nan",
@@ -448,3 +450,15 @@ def test_a_huge_age_on_the_service_form_is_a_400_with_a_message(seeded_app, worl
         response = post(staff, f"/manage/services/{world.mmt.id}/edit", {field: "-" + "9" * 400})
         assert response.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(Service)) == before
+
+
+@pytest.mark.parametrize(
+    ("username", "url"), [("root", "/manage/stale"), ("owner", "/clients"), ("mmt-staff", "/inbox")]
+)
+def test_a_page_number_too_big_for_the_database_is_page_one_or_the_end(seeded_app, world, username, url):  # noqa: F811
+    """Flask-SQLAlchemy read ``page`` with int(): a 30-digit page became an OFFSET SQLite cannot hold
+    (OverflowError, 500). Now an empty page past the end, as any page after the last."""
+    client = seeded_app.test_client()
+    login(client, username)
+    for page in ("9" * 30, "18446744073709551616", "-" + "9" * 30, "²", "1\x00", "1e9"):
+        assert client.get(url, query_string={"page": page}).status_code == 200, page

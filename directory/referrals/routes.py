@@ -32,6 +32,7 @@ from directory.catalog.services import local_now, local_today
 from directory.eligibility.forms import ClientFactsForm
 from directory.extensions import db
 from directory.models_base import utcnow
+from directory.pagination import page_number
 from directory.redirects import safe_next
 from directory.referrals import rules
 from directory.referrals import services as referrals
@@ -94,7 +95,7 @@ def client_list():
     q = (request.args.get("q") or "").strip()[:80]
     if q:
         query = query.where(Client.display_name.contains(q))
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
     for client in page.items:
         audit("view", "client", client.id, client.id, {"list": True})
     db.session.commit()
@@ -613,7 +614,12 @@ def inbox():
     status = request.args.get("status") or None
     if status not in (None, *rules.STATUSES):
         status = None
-    page = db.paginate(referrals.inbox_query(current_user.organization_id, status), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(
+        referrals.inbox_query(current_user.organization_id, status),
+        page=page_number(),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
     for item in page.items:
         audit("view", "referral", item.id, item.client_id, {"list": "inbox"})
     db.session.commit()
