@@ -9,7 +9,8 @@ classes, a curated list per blueprint, and a few random names. Each POST carries
 (sometimes a fuzzed one), so the form is really read.
 
 Bounded for CI: examples are derandomized (the same every run) and few per route (FUZZ_EXAMPLES, default
-4), with no example database; the file takes about a minute on two cores.
+3; 40 passes too, in about eight minutes), with no example database; the file takes under two minutes with
+``pytest -n 2`` (about 20 s of it building the seeded template database, shared with the other tests).
 
 Bugs found in directory/search/ and directory/reports/ (being rewritten elsewhere) are not fixed here:
 each is a strict xfail below, and the fuzzing steers around exactly that input (``KNOWN_BUGS``).
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -44,7 +45,7 @@ from directory.referrals import services as referrals
 from tests.conftest import csrf_token, login
 from tests.test_referrals import service, world  # noqa: F401  (the shared fixture)
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     derandomize=True,  # the same examples on every run and machine
@@ -148,6 +149,7 @@ ODD = [
     "2026-13-01",
     "0000-00-00",
     "9999-12-31",
+    "0001-01-01",
     "10000-01-01",
     "31/12/2026",
     "2026-12-06T25:61",
@@ -232,7 +234,25 @@ def params(names: dict[str, list[str]], real: list[str]):
 
 # Inputs that answer 5xx because of a bug in directory/search/ or directory/reports/, which this branch
 # does not change: (endpoint, method, test on the parameters). Each has a strict xfail test below.
-KNOWN_BUGS: list[tuple[str, str, object]] = []
+def _calendar_edge(data: dict) -> bool:
+    """A report filter date at the very start or end of the calendar (0001-01-01, 9999-12-31)."""
+    for name in ("start", "end"):
+        raw = data.get(name)
+        if isinstance(raw, list):
+            raw = " ".join(raw)  # what WTForms' DateField parses
+        try:
+            day = datetime.strptime(raw or "", "%Y-%m-%d").date()
+        except ValueError:
+            continue
+        if day in (date.min, date.max):
+            return True
+    return False
+
+
+KNOWN_BUGS: list[tuple[str, str, object]] = [
+    ("reports.dashboard", "GET", _calendar_edge),
+    ("reports.export", "GET", _calendar_edge),
+]
 
 
 def _known_bug(endpoint: str, method: str, data: dict) -> bool:
@@ -462,3 +482,30 @@ def test_a_page_number_too_big_for_the_database_is_page_one_or_the_end(seeded_ap
     login(client, username)
     for page in ("9" * 30, "18446744073709551616", "-" + "9" * 30, "²", "1\x00", "1e9"):
         assert client.get(url, query_string={"page": page}).status_code == 200, page
+
+
+# --- known bugs in directory/reports/ and directory/search/ (fixed on their own branches) -----------------
+
+CALENDAR_EDGE = pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "directory/reports/queries.py ReportFilter.bounds: a filter date at the calendar's edge overflows "
+        "(utc(0001-01-01) in Asia/Shanghai is before year 1; end 9999-12-31 + 1 day is past year 9999): "
+        "OverflowError, 500 instead of a 400 with the field's message"
+    ),
+)
+
+
+@CALENDAR_EDGE
+@pytest.mark.parametrize("url", ["/reports", "/reports/overview.csv"])
+@pytest.mark.parametrize("query", [{"start": "0001-01-01"}, {"end": "9999-12-31"}])
+def test_a_report_filter_date_at_the_calendar_edge_is_not_a_500(seeded_app, world, url, query):  # noqa: F811
+    manager = seeded_app.test_client()
+    login(manager, "boss")
+    assert manager.get(url, query_string=query).status_code < 500
+
+
+def test_the_known_bugs_are_steered_around_only_where_they_are():
+    assert _calendar_edge({"start": "0001-01-01"}) and _calendar_edge({"end": "9999-12-31"})
+    assert not _calendar_edge({"start": "0002-01-01", "end": "9999-12-30"})
+    assert not _calendar_edge({"start": ["0001-01-01", "x"]})  # a list is no date to WTForms
