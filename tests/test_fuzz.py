@@ -509,3 +509,21 @@ def test_the_known_bugs_are_steered_around_only_where_they_are():
     assert _calendar_edge({"start": "0001-01-01"}) and _calendar_edge({"end": "9999-12-31"})
     assert not _calendar_edge({"start": "0002-01-01", "end": "9999-12-30"})
     assert not _calendar_edge({"start": ["0001-01-01", "x"]})  # a list is no date to WTForms
+
+
+def test_an_empty_age_on_the_service_form_is_still_no_age(seeded_app, world):  # noqa: F811
+    """The age fields stay optional: a form saved with both empty is saved."""
+    from tests.conftest import post
+
+    staff = seeded_app.test_client()
+    login(staff, "mmt-staff")
+    page = staff.get(f"/manage/services/{world.mmt.id}/edit").get_data(as_text=True)
+    parser = Forms(f"/manage/services/{world.mmt.id}/edit")
+    parser.feed(page)
+    fields = parser.forms[("POST", f"/manage/services/{world.mmt.id}/edit")]
+    assert "minimum_age" in fields and "maximum_age" in fields
+    form = {"name": world.mmt.name, "description": world.mmt.description, "version": str(world.mmt.version)}
+    form |= {"minimum_age": "", "maximum_age": ""}
+    form |= {"taxonomy_codes": [t.code for t in world.mmt.taxonomy_terms], "status": "active"}
+    response = post(staff, f"/manage/services/{world.mmt.id}/edit", form)
+    assert response.status_code == 302, response.get_data(as_text=True)[-3000:]

@@ -68,7 +68,11 @@ class AgeField(IntegerField):
     range check, which turns a 400-digit number into a float and fails with OverflowError."""
 
     def process_formdata(self, valuelist):
-        if valuelist and len(valuelist[0].strip()) > 6:
+        raw = valuelist[0].strip() if valuelist else ""
+        if not raw:
+            self.data = None  # no age: Optional() lets it be
+            return
+        if len(raw) > 6:
             self.data = None
             raise ValueError(str(_l("Enter an age from 0 to 120.")))
         super().process_formdata(valuelist)
