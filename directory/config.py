@@ -27,9 +27,10 @@ ENV_KEYS = (
     "GEOCODER_MIN_DELAY",
     "GEOCODER_OPTIONS",
     "REPORT_MIN_CLIENTS",
+    "OVERRIDE_MAX_DAYS",
 )
 
-INT_KEYS = ("SESSION_IDLE_TIMEOUT", "TRUSTED_PROXY_COUNT", "REPORT_MIN_CLIENTS")
+INT_KEYS = ("SESSION_IDLE_TIMEOUT", "TRUSTED_PROXY_COUNT", "REPORT_MIN_CLIENTS", "OVERRIDE_MAX_DAYS")
 FLOAT_KEYS = ("GEOCODER_TIMEOUT", "GEOCODER_MIN_DELAY")
 JSON_KEYS = ("GEOCODER_OPTIONS",)
 
@@ -57,6 +58,8 @@ class DefaultConfig:
     # Proxies in front of the app (nginx: 1) whose X-Forwarded-For / -Proto are believed; 0 trusts none.
     TRUSTED_PROXY_COUNT = 0
     PER_PAGE = 20
+    # A supervisor's referral without the client's consent holds at most this many days (the default end).
+    OVERRIDE_MAX_DAYS = 30
     STALE_AFTER_DAYS = 365
     REPORT_MIN_CLIENTS = 5  # a report selection about fewer clients shows no figure (small-cell rule)
     SEED_DIR: str | None = None
@@ -109,6 +112,9 @@ def load_config(app, overrides: dict | None = None) -> None:
     proxies = app.config.get("TRUSTED_PROXY_COUNT")
     if not isinstance(proxies, int) or isinstance(proxies, bool) or proxies < 0:
         raise RuntimeError(f"TRUSTED_PROXY_COUNT must be a whole number, 0 or more, not {proxies!r}")
+    days = app.config.get("OVERRIDE_MAX_DAYS")
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 366:
+        raise RuntimeError(f"OVERRIDE_MAX_DAYS must be a whole number of days from 1 to 366, not {days!r}")
 
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)

@@ -516,3 +516,101 @@ def select_max_seq():
     from directory.accounts.audit import AuditEvent
 
     return select(func.max(AuditEvent.chain_seq))
+
+
+CONSENT_OVERRIDES = "b8e3f1a7c542"  # overrides of their own: legal basis, expiry, revocation
+
+
+def test_consent_override_migration_carries_old_overrides_over_ending_30_days_after(tmp_path, postgres):
+    """An override made before has a row afterwards (basis "unrecorded", its fields, ending 30 days after
+    the referral, Guangzhou days); downgrading drops the table and the client's withheld fields."""
+    from datetime import UTC, date, datetime
+
+    with _just_before(CONSENT_OVERRIDES, tmp_path, postgres) as before:
+        made = datetime(2025, 3, 1, 17, 0, tzinfo=UTC)  # 2 March, 01:00 in Guangzhou
+        with db.engine.begin() as conn:
+            _insert_catalog(conn, made)
+            _insert(
+                conn,
+                "user",
+                id=7,
+                username="boss",
+                display_name="督导",
+                password_hash="x",
+                role="admin",
+                active=True,
+                session_token="t",
+                created_at=made,
+            )
+            _insert(
+                conn,
+                "client",
+                id="cl-1",
+                owner_id=7,
+                display_name="A",
+                facts={},
+                created_at=made,
+                updated_at=made,
+                version=1,
+            )
+            _insert(
+                conn,
+                "need",
+                id="n-1",
+                client_id="cl-1",
+                category="methadone-clinic",
+                goal="g",
+                status="open",
+                created_at=made,
+            )
+            common = dict(
+                client_id="cl-1",
+                need_id="n-1",
+                service_id="svc-1",
+                organization_id="org-1",
+                created_by_id=7,
+                created_at=made,
+                last_activity_at=made,
+                status="sent",
+                attempt_count=0,
+                category="methadone-clinic",
+                need_status="open",
+                caseworker_id=7,
+                refused_before_delivery=False,
+            )
+            _insert(
+                conn,
+                "referral",
+                id="r-1",
+                consent_override_reason="紧急",
+                override_fields=["name", "hiv"],
+                **common,
+            )
+            _insert(conn, "referral", id="r-2", **common)  # neither consent nor override: no row
+
+        upgrade(revision=CONSENT_OVERRIDES)
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT referral_id, client_id, organization_id, legal_basis, reason, granted_by_id, "
+                    "expires_on, revoked_at FROM consent_override"
+                )
+            ).all()
+            assert len(rows) == 1
+            row = rows[0]
+            assert (row.referral_id, row.client_id, row.organization_id, row.legal_basis, row.reason) == (
+                "r-1",
+                "cl-1",
+                "org-1",
+                "unrecorded",
+                "紧急",
+            )
+            assert row.granted_by_id == 7 and row.revoked_at is None
+            expires = row.expires_on if isinstance(row.expires_on, date) else date.fromisoformat(row.expires_on)
+            assert expires == date(2025, 4, 1)
+            columns = {c["name"] for c in inspect(conn).get_columns("client")}
+            assert "withheld_fields" in columns
+
+        downgrade(revision=before)
+        assert "consent_override" not in inspect(db.engine).get_table_names()
+        assert "withheld_fields" not in {c["name"] for c in inspect(db.engine).get_columns("client")}

@@ -349,7 +349,13 @@ def test_admin_may_override_missing_consent_with_a_recorded_reason(seeded_app, w
     response = post(
         admin,
         f"/referrals/new?service={other.id}",
-        {"need_id": world.need.id, "consent_override_reason": "案主昏迷，需紧急转介", "override_fields": ["name"]},
+        {
+            "need_id": world.need.id,
+            "consent_override_reason": "案主昏迷，需紧急转介",
+            "override_legal_basis": "vital_interests",
+            "override_fields": ["name"],
+            "override_expires_on": (local_today() + timedelta(days=7)).isoformat(),
+        },
     )
     assert response.status_code == 302
     referral = db.session.scalar(select(Referral).where(Referral.service_id == other.id))

@@ -26,6 +26,7 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    StopValidation,
     ValidationError,
 )
 
@@ -62,6 +63,25 @@ def _cap(column: str) -> int:
     return text_limit("service", column)
 
 
+class AgeField(IntegerField):
+    """An age in years: a number longer than a few digits is refused with the field's message before WTForms'
+    range check, which turns a 400-digit number into a float and fails with OverflowError."""
+
+    def process_formdata(self, valuelist):
+        raw = valuelist[0].strip() if valuelist else ""
+        if not raw:
+            self.data = None  # no age: Optional() lets it be
+            return
+        if len(raw) > 6:
+            self.data = None
+            raise ValueError(str(_l("Enter an age from 0 to 120.")))
+        super().process_formdata(valuelist)
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()  # the message is there already; the range check would fail on no number
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
@@ -91,8 +111,8 @@ class ServiceForm(FlaskForm):
     eligibility_description = TextAreaField(
         _l("Who is eligible"), validators=[Optional(), Length(max=_cap("eligibility_description"))]
     )
-    minimum_age = IntegerField(_l("Minimum age"), validators=[Optional(), NumberRange(0, 120)])
-    maximum_age = IntegerField(_l("Maximum age"), validators=[Optional(), NumberRange(0, 120)])
+    minimum_age = AgeField(_l("Minimum age"), validators=[Optional(), NumberRange(0, 120)])
+    maximum_age = AgeField(_l("Maximum age"), validators=[Optional(), NumberRange(0, 120)])
     accepting_referrals = BooleanField(_l("Accepting referrals now"))
     capacity_note = TextAreaField(
         _l("Capacity or waiting list"), validators=[Optional(), Length(max=_cap("capacity_note"))]

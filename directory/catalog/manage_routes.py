@@ -33,6 +33,7 @@ from directory.catalog.models import (
 from directory.eligibility import editor
 from directory.eligibility.forms import ClientFactsForm
 from directory.extensions import db
+from directory.pagination import page_number
 from directory.versioning import save_versioned
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
@@ -367,7 +368,5 @@ def deactivate_location(location_id: str):
 def stale():
     if not can_review_stale_listings(current_user):
         abort(403)
-    page = db.paginate(
-        catalog.stale_services(), page=max(1, request.args.get("page", 1, type=int)), per_page=50, error_out=False
-    )
+    page = db.paginate(catalog.stale_services(), page=page_number(), per_page=50, error_out=False)
     return render_template("manage/stale.html", page=page, today=catalog.local_today())

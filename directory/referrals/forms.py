@@ -26,11 +26,13 @@ from directory.referrals.labels import (
     CLOSING_LABELS,
     CONSENT_FIELD_LABELS,
     GIVEN_BY_LABELS,
+    LEGAL_BASIS_LABELS,
     OUTCOME_LABELS,
     PARTY_LABELS,
     PURPOSE_LABELS,
     REFUSAL_REASON_LABELS,
     REFUSER_LABELS,
+    SENSITIVE_FIELD_LABELS,
 )
 
 
@@ -67,6 +69,9 @@ class ClientForm(FlaskForm):
         ],
     )
     address = StringField(_l("Address or nearby place"), filters=[_strip], validators=[Optional(), Length(max=300)])
+    withheld_fields = MultiCheckboxField(
+        _l("Never to be shared, not even by a supervisor's override"), choices=_choices(SENSITIVE_FIELD_LABELS)
+    )
 
     def values(self, facts: dict, today: date) -> tuple[dict, dict]:
         """The client's columns and the remaining facts, from this form and the facts form's facts.
@@ -82,6 +87,7 @@ class ClientForm(FlaskForm):
             "display_name": self.display_name.data,
             "phone": self.phone.data or None,
             "address": self.address.data or None,
+            "withheld_fields": sorted(self.withheld_fields.data or []) or None,
             "birth_year": birth_year,
             "sex": facts.pop("sex", None),
             "district": facts.pop("district", None),
@@ -147,9 +153,15 @@ class ReferralForm(FlaskForm):
     consent_override_reason = TextAreaField(
         _l("Refer without consent: the reason (recorded)"), filters=[_strip], validators=[Optional(), Length(max=1000)]
     )
+    override_legal_basis = SelectField(_l("Legal basis"), choices=_choices(LEGAL_BASIS_LABELS, "—"), default="")
     override_fields = MultiCheckboxField(
         _l("Information the agency may see"), choices=_choices(CONSENT_FIELD_LABELS), default=["name", "phone"]
     )
+    override_expires_on = DateField(_l("The override holds until"), validators=[Optional()])
+
+
+class RevokeOverrideForm(FlaskForm):
+    note = TextAreaField(_l("Why"), filters=[_strip], validators=[DataRequired(), Length(max=1000)])
 
 
 class AttemptForm(FlaskForm):

@@ -80,6 +80,13 @@ CONSENT_FIELD_LABELS = {
     "family": _l("Children"),
     "finances": _l("Income, minimum living allowance and household registration"),
 }
+SENSITIVE_FIELD_LABELS = {k: CONSENT_FIELD_LABELS[k] for k in ("substance_use", "hiv", "health")}
+LEGAL_BASIS_LABELS = {
+    "vital_interests": _l("To protect the client's or another person's life, health or property in an emergency"),
+    "legal_duty": _l("To perform a duty set by law"),
+    "authority_order": _l("On the order of a court or other authority"),
+}
+UNRECORDED_BASIS = _l("Not recorded (an override made before legal bases were asked)")
 PURPOSE_LABELS = {
     "referral": _l("Referral to services"),
     "case_coordination": _l("Case coordination"),

@@ -50,6 +50,11 @@ REFUSAL_REASONS = (
 # What a consent may let an organization see; substance_use, hiv and health are PIPL art. 28
 # sensitive personal information.
 CONSENT_FIELDS = ("name", "age_sex", "phone", "address", "need", "substance_use", "hiv", "health", "family", "finances")
+SENSITIVE_FIELDS = ("substance_use", "hiv", "health")
+# The legal grounds on which a supervisor may share a client's information without consent (PIPL art. 13):
+# to protect someone's life, health or property in an emergency (13(4)), to perform a legal duty (13(3)),
+# or on the order of a court or other authority.
+LEGAL_BASES = ("vital_interests", "legal_duty", "authority_order")
 PURPOSES = ("referral", "case_coordination", "emergency")
 GUARDIAN_AGE = 14  # below this age a guardian gives consent
 
@@ -73,6 +78,9 @@ class Client(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     seed_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # Sensitive consent fields (SENSITIVE_FIELDS) the client refused to share with anyone: no consent
+    # override may ever include them.
+    withheld_fields: Mapped[list | None] = mapped_column(JSON)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -80,6 +88,7 @@ class Client(db.Model):
     needs: Mapped[list[Need]] = relationship(back_populates="client", order_by="Need.created_at")
     consents: Mapped[list[Consent]] = relationship(back_populates="client", order_by="Consent.created_at")
     referrals: Mapped[list[Referral]] = relationship(back_populates="client", order_by="Referral.created_at")
+    overrides: Mapped[list[ConsentOverride]] = relationship(order_by="ConsentOverride.granted_at", viewonly=True)
 
 
 class Need(db.Model):
@@ -189,9 +198,37 @@ class Referral(db.Model):
     organization = relationship("Organization")
     consent: Mapped[Consent | None] = relationship()
     created_by = relationship("User", foreign_keys=[created_by_id])
+    override: Mapped[ConsentOverride | None] = relationship(back_populates="referral", uselist=False)
     attempts: Mapped[list[Attempt]] = relationship(
         back_populates="referral", order_by="Attempt.number", passive_deletes="all"
     )
+
+
+class ConsentOverride(db.Model):
+    """A supervisor's referral without the client's consent: on a legal basis, for named fields, until a
+    date, revocable. The agency sees its fields only while it stands (``services.visible_fields``); the
+    client's access report lists these rows."""
+
+    __tablename__ = "consent_override"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referral.id"), unique=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("client.id"), index=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id"))
+    legal_basis: Mapped[str] = mapped_column(String(30))  # LEGAL_BASES; "unrecorded" for older overrides
+    reason: Mapped[str] = mapped_column(Text)
+    fields: Mapped[list] = mapped_column(JSON, default=list)
+    granted_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_on: Mapped[date] = mapped_column(Date)  # the last day it holds
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    revocation_note: Mapped[str | None] = mapped_column(Text)
+
+    referral: Mapped[Referral] = relationship(back_populates="override")
+    organization = relationship("Organization")
+    granted_by = relationship("User", foreign_keys=[granted_by_id])
+    revoked_by = relationship("User", foreign_keys=[revoked_by_id])
 
 
 class Attempt(db.Model):

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -32,6 +33,7 @@ from directory.catalog.services import local_now, local_today
 from directory.eligibility.forms import ClientFactsForm
 from directory.extensions import db
 from directory.models_base import utcnow
+from directory.pagination import page_number
 from directory.redirects import safe_next
 from directory.referrals import rules
 from directory.referrals import services as referrals
@@ -45,9 +47,11 @@ from directory.referrals.forms import (
     NeedForm,
     ReferralForm,
     RevokeConsentForm,
+    RevokeOverrideForm,
     utc_to_local,
 )
-from directory.referrals.models import GUARDIAN_AGE, Client, Consent, Need, Referral
+from directory.referrals.labels import CONSENT_FIELD_LABELS
+from directory.referrals.models import GUARDIAN_AGE, Client, Consent, ConsentOverride, Need, Referral
 from directory.versioning import save_versioned
 
 bp = Blueprint("referrals", __name__)
@@ -92,7 +96,7 @@ def client_list():
     q = (request.args.get("q") or "").strip()[:80]
     if q:
         query = query.where(Client.display_name.contains(q))
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
     for client in page.items:
         audit("view", "client", client.id, client.id, {"list": True})
     return render_template("referrals/client_list.html", page=page, q=q)
@@ -329,6 +333,7 @@ def new_referral():
             form.need_id.data = _best_need(ids, service) or ids[0]
         if request.args.get("location") in {loc.id for loc in locations}:
             form.location_id.data = request.args["location"]
+        form.override_expires_on.data = local_today() + timedelta(days=referrals.override_max_days())
     need = db.session.get(Need, form.need_id.data or "")
     if need is not None and not can_edit_client(current_user, need.client):
         deny("need", need.id, need.client_id)
@@ -353,6 +358,8 @@ def new_referral():
                         local_today(),
                         consent_override_reason=form.consent_override_reason.data,
                         override_fields=form.override_fields.data or [],
+                        override_legal_basis=form.override_legal_basis.data or None,
+                        override_expires_on=form.override_expires_on.data,
                         eligibility_override_reason=form.eligibility_override_reason.data,
                     )
                 except referrals.ReferralError as exc:
@@ -373,6 +380,8 @@ def new_referral():
         client=need.client if need else chosen_client,
         check=check,
         may_override=can_override_consent(current_user),
+        refused=[str(CONSENT_FIELD_LABELS[f]) for f in sorted(referrals.refused_fields(need.client))] if need else [],
+        max_days=referrals.override_max_days(),
     ), status
 
 
@@ -430,7 +439,7 @@ def _prefill_attempt(form: AttemptForm, referral: Referral) -> None:
             getattr(form, name).data = getattr(target, name) or ("" if name != "next_follow_up" else None)
 
 
-def _referral_page(referral: Referral, form: AttemptForm, status: int):
+def _referral_page(referral: Referral, form: AttemptForm, status: int, override_form: RevokeOverrideForm | None = None):
     standing = {a.id for a in rules.effective_attempts(referral.attempts)}
     need = referral.need
     alternatives = []
@@ -446,6 +455,8 @@ def _referral_page(referral: Referral, form: AttemptForm, status: int):
         alternatives=alternatives,
         stale=rules.is_stale(referral.status, referral.last_activity_at, utcnow(), need.status == "open"),
         today=local_today(),
+        override_form=override_form or RevokeOverrideForm(formdata=None),
+        visible=referrals.visible_fields(referral, local_today()),
     ), status
 
 
@@ -458,6 +469,7 @@ def _agency_page(referral: Referral, form: AgencyAnswerForm, status: int):
         form=form,
         today=local_today(),
         may_answer=can_answer_referral(current_user, referral),
+        basis_ended=referrals.basis_ended(referral, local_today()),
     ), status
 
 
@@ -493,12 +505,18 @@ def answer_referral(referral_id: str):
     if not can_answer_referral(current_user, referral):
         deny("referral", referral.id, referral.client_id)
     form = AgencyAnswerForm()
+    why = referrals.basis_ended(referral, local_today())
+    if why is not None:  # checked again under the write lock when the answer is recorded
+        return _answer_refused(referral, form, why)
     if form.validate_on_submit():
         if form.answer.data == "decline" and not form.reason.data:
             form.reason.errors = [_("Choose the reason for declining.")]
         else:
             try:
                 referrals.agency_answer(referral, form.answer.data, form.reason.data, form.note.data, current_user)
+            except referrals.BasisEnded as exc:
+                db.session.rollback()
+                return _answer_refused(referral, form, exc.why)
             except referrals.ReferralError as exc:
                 db.session.rollback()
                 _apply_problems(form, exc.problems)
@@ -509,6 +527,62 @@ def answer_referral(referral_id: str):
     audit("view", "referral", referral.id, referral.client_id)
     db.session.commit()
     return _agency_page(referral, form, 400)
+
+
+BASIS_ENDED_MESSAGES = {
+    "consent": _l(
+        "The client withdrew the consent this referral was made under (or it has ended): your organization can "
+        "no longer change its answer. Nothing was recorded. Contact the caseworker."
+    ),
+    "override": _l(
+        "The supervisor's override this referral was made under has expired or was revoked: your organization "
+        "can no longer change its answer. Nothing was recorded. Contact the caseworker."
+    ),
+}
+
+
+def _answer_refused(referral: Referral, form: AgencyAnswerForm, why: str):
+    """409: an answer on a referral whose consent or override has ended is refused, and the refusal audited."""
+    audit(
+        "denied",
+        "referral",
+        referral.id,
+        referral.client_id,
+        {"answer": form.answer.data if form.answer.data in referrals.AGENCY_ANSWERS else None, "basis_ended": why},
+    )
+    db.session.commit()
+    form.form_errors.append(str(BASIS_ENDED_MESSAGES[why]))
+    return _agency_page(referral, form, 409)
+
+
+@bp.post("/overrides/<override_id>/revoke")
+@login_required
+def revoke_override(override_id: str):
+    """The client's caseworker or an admin ends a consent override now, with a note."""
+    override = db.session.get(ConsentOverride, override_id)
+    if override is None:
+        abort(404)
+    referral = override.referral
+    if not can_edit_client(current_user, referral.client):
+        deny("consent_override", override.id, override.client_id)
+    override_form = RevokeOverrideForm()
+    if override_form.validate_on_submit():
+        try:
+            referrals.revoke_override(override, override_form.note.data, current_user)
+        except referrals.ReferralError as exc:
+            db.session.rollback()
+            _apply_problems(override_form, exc.problems)
+        else:
+            db.session.commit()
+            flash(
+                _("The override was revoked. The agency no longer sees the client's information under it."), "success"
+            )
+            return redirect(url_for("referrals.referral", referral_id=referral.id))
+    audit("view", "referral", referral.id, referral.client_id)
+    db.session.commit()
+    form = AttemptForm(formdata=None)
+    _prefill_attempt(form, referral)
+    return _referral_page(referral, form, 400, override_form)
 
 
 # --- queues --------------------------------------------------------------------------------------
@@ -535,7 +609,12 @@ def inbox():
     status = request.args.get("status") or None
     if status not in (None, *rules.STATUSES):
         status = None
-    page = db.paginate(referrals.inbox_query(current_user.organization_id, status), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(
+        referrals.inbox_query(current_user.organization_id, status),
+        page=page_number(),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
     for item in page.items:
         audit("view", "referral", item.id, item.client_id, {"list": "inbox"})
     today = local_today()
@@ -580,6 +659,8 @@ def referral_labels():
         "refusal_reason_label": lambda s: labels.REFUSAL_REASON_LABELS.get(s, s),
         "consent_field_label": lambda s: labels.CONSENT_FIELD_LABELS.get(s, s),
         "purpose_label": lambda s: labels.PURPOSE_LABELS.get(s, s),
+        "legal_basis_label": lambda s: labels.LEGAL_BASIS_LABELS.get(s, labels.UNRECORDED_BASIS),
+        "override_in_force": rules.override_in_force,
         "sex_label": lambda s: labels.SEX_LABELS.get(s, s),
         "utc_to_local": utc_to_local,
         "days_since": referrals.days_since,

@@ -12,16 +12,19 @@ from typing import Any, Protocol
 
 from flask_babel import lazy_gettext as _l
 
+from directory.referrals.labels import CONSENT_FIELD_LABELS
 from directory.referrals.models import (
     CHANNELS,
     CLOSING_STATUSES,
     CONSENT_FIELDS,
     GUARDIAN_AGE,
+    LEGAL_BASES,
     OUTCOMES,
     PARTIES,
     PURPOSES,
     REFUSAL_REASONS,
     REFUSERS,
+    SENSITIVE_FIELDS,
 )
 
 STATUSES = ("sent", "in_progress", "accepted", "waitlisted", "needs_documents", "refused", "delivered")
@@ -254,3 +257,76 @@ def consent_problems(values: Mapping[str, Any], birth_year: int | None, today: d
 def shared_fields(consent_fields: Iterable[str] | None) -> frozenset[str]:
     """The client fields an agency may see under a consent: the consented ones, nothing else."""
     return frozenset(f for f in (consent_fields or ()) if f in CONSENT_FIELDS)
+
+
+# --- consent overrides -------------------------------------------------------------------------------
+
+OVERRIDE_MAX_DAYS = 30  # default of the OVERRIDE_MAX_DAYS setting
+
+
+class OverrideLike(Protocol):
+    fields: Sequence[str]
+    expires_on: date
+    revoked_at: datetime | None
+
+
+class _Labels:
+    """Consent fields named in the reader's language when the message is shown (not when it is made)."""
+
+    def __init__(self, fields: Sequence[str]):
+        self.fields = list(fields)
+
+    def __str__(self) -> str:
+        return "、".join(str(CONSENT_FIELD_LABELS.get(f, f)) for f in self.fields)
+
+
+def refused_fields(consents: Iterable[ConsentLike], withheld: Iterable[str] | None = None) -> frozenset[str]:
+    """The sensitive fields the client has refused to share: those of every consent they revoked, and those
+    they asked never to share (``Client.withheld_fields``). No override may include one."""
+    refused = {f for c in consents if c.revoked_at is not None for f in (c.fields or ())}
+    refused |= set(withheld or ())
+    return frozenset(refused & set(SENSITIVE_FIELDS))
+
+
+def override_problems(
+    values: Mapping[str, Any], refused: Iterable[str], today: date, max_days: int = OVERRIDE_MAX_DAYS
+) -> dict[str, Any]:
+    """What is wrong with a consent override: a legal basis from the list, a written reason, at least one
+    field, none the client refused, and an end date from today to ``max_days`` days ahead."""
+    problems: dict[str, Any] = {}
+    if values.get("legal_basis") not in LEGAL_BASES:
+        problems["override_legal_basis"] = _l("Choose the legal basis for sharing without consent.")
+    if not (values.get("reason") or "").strip():
+        problems["consent_override_reason"] = _l("Write why the client's information must be shared without consent.")
+    fields = list(values.get("fields") or [])
+    refused_here = sorted(set(fields) & set(refused))
+    if refused_here:
+        problems["override_fields"] = _l(
+            "The client refused to share this sensitive information; an override cannot include it: %(fields)s",
+            fields=_Labels(refused_here),
+        )
+    elif not shared_fields(fields):
+        problems["override_fields"] = _l("Choose what the agency may see.")
+    expires = values.get("expires_on")
+    if not isinstance(expires, date) or isinstance(expires, datetime):
+        problems["override_expires_on"] = _l("Enter the last day the override holds.")
+    elif expires < today:
+        problems["override_expires_on"] = _l("The override cannot end before today.")
+    elif expires > today + timedelta(days=max_days):
+        problems["override_expires_on"] = _l(
+            "An override holds at most %(days)s days; record the client's consent for longer.", days=max_days
+        )
+    return problems
+
+
+def override_in_force(override: OverrideLike, today: date) -> bool:
+    """An override holds until the end of its last day, unless revoked."""
+    return override.revoked_at is None and today <= override.expires_on
+
+
+def override_shared_fields(override: OverrideLike | None, refused: Iterable[str], today: date) -> frozenset[str]:
+    """What an agency may see under an override now: its fields while it holds, never one the client refused
+    (also one refused after the override was made)."""
+    if override is None or not override_in_force(override, today):
+        return frozenset()
+    return shared_fields(override.fields) - frozenset(refused)

@@ -26,9 +26,18 @@ from directory.extensions import db
 from directory.geo.geocoder import GeoResult, resolve_for_app
 from directory.models_base import utcnow
 from directory.referrals import rules
-from directory.referrals.models import REFERRAL_DIMENSIONS, Attempt, Client, Consent, Need, Referral, Refusal
+from directory.referrals.models import (
+    REFERRAL_DIMENSIONS,
+    Attempt,
+    Client,
+    Consent,
+    ConsentOverride,
+    Need,
+    Referral,
+    Refusal,
+)
 
-CLIENT_FIELDS = ("display_name", "birth_year", "sex", "phone", "district", "address")
+CLIENT_FIELDS = ("display_name", "birth_year", "sex", "phone", "district", "address", "withheld_fields")
 
 
 class ReferralError(ValueError):
@@ -198,12 +207,54 @@ def find_consent(client: Client, service: Service, today: date) -> Consent | Non
     return None
 
 
+def refused_fields(client: Client) -> frozenset[str]:
+    """The sensitive fields this client refused to share (revoked consents, fields withheld)."""
+    return rules.refused_fields(client.consents, client.withheld_fields)
+
+
 def visible_fields(referral: Referral, today: date) -> frozenset[str]:
-    """What the receiving agency may see of the client now: the consent's fields while it is in force."""
+    """What the receiving agency may see of the client now: the consent's fields while it is in force, or
+    the override's while it holds (not expired, not revoked), less any sensitive field the client refused."""
     if referral.consent is not None:
         in_force = rules.consent_in_force(referral.consent, today)
         return rules.shared_fields(referral.consent.fields) if in_force else frozenset()
-    return rules.shared_fields(referral.override_fields)
+    return rules.override_shared_fields(referral.override, refused_fields(referral.client), today)
+
+
+def basis_ended(referral: Referral, today: date) -> str | None:
+    """Why the agency may no longer act on this referral, or None: "consent" when the consent it was made
+    under was revoked or has ended, "override" when the override expired or was revoked (or was never
+    recorded)."""
+    if referral.consent is not None:
+        return None if rules.consent_in_force(referral.consent, today) else "consent"
+    if referral.override is None or not rules.override_in_force(referral.override, today):
+        return "override"
+    return None
+
+
+def override_max_days() -> int:
+    return int(current_app.config.get("OVERRIDE_MAX_DAYS", rules.OVERRIDE_MAX_DAYS))
+
+
+def revoke_override(override: ConsentOverride, note: str | None, user) -> None:
+    """End an override now (the caseworker who owns the client, or an admin); a note is required."""
+    lock_for_write(override)
+    if override.revoked_at is not None:
+        raise ReferralError({"form": _l("This override was already revoked.")})
+    if not (note or "").strip():
+        raise ReferralError({"note": _l("Write why the override is revoked.")})
+    override.revoked_at = utcnow()
+    override.revoked_by_id = user.id
+    override.revocation_note = note.strip()
+    db.session.flush()
+    audit(
+        "update",
+        "consent_override",
+        override.id,
+        override.client_id,
+        {"revoked": True, "referral_id": override.referral_id},
+        user=user,
+    )
 
 
 # --- referrals -----------------------------------------------------------------------------------
@@ -254,10 +305,13 @@ def create_referral(
     *,
     consent_override_reason: str | None = None,
     override_fields: Iterable[str] = (),
+    override_legal_basis: str | None = None,
+    override_expires_on: date | None = None,
     eligibility_override_reason: str | None = None,
 ) -> Referral:
     """Refer the client's need to a service: refused without consent (unless overridden by a role allowed
-    to, with a reason), and confirmed with a reason when the client is ineligible."""
+    to, on a legal basis with a written reason, for fields the client has not refused, until a date at most
+    OVERRIDE_MAX_DAYS ahead), and confirmed with a reason when the client is ineligible."""
     if need is not None:
         lock_for_write(need)  # two referrals to one service for one need must not both pass the check
     check = check_referral(client, need, service, today)
@@ -265,13 +319,22 @@ def create_referral(
     if location is not None and location.id not in {sal.location_id for sal in service.service_at_locations}:
         problems["location_id"] = _l("This location does not offer the service.")
     reason = (consent_override_reason or "").strip()
+    override_fields = list(override_fields or ())
     if check.consent is None:
-        if not reason:
+        if not reason and not override_legal_basis:
             problems["consent"] = "no_consent"
         elif not can_override_consent(user):
             problems["consent"] = "override_not_allowed"
-        elif not rules.shared_fields(override_fields):
-            problems["override_fields"] = _l("Choose what the agency may see.")
+        else:
+            override_values = {
+                "legal_basis": override_legal_basis,
+                "reason": reason,
+                "fields": override_fields,
+                "expires_on": override_expires_on,
+            }
+            problems.update(
+                rules.override_problems(override_values, refused_fields(client), today, override_max_days())
+            )
     elif reason:
         reason = ""  # a consent covers it: nothing to override
     confirm = (eligibility_override_reason or "").strip()
@@ -305,6 +368,33 @@ def create_referral(
     detail = {"service_id": service.id, "need_id": need.id}
     if reason:
         detail["consent_override"] = True
+        override = ConsentOverride(
+            referral=referral,
+            client_id=client.id,
+            organization_id=service.organization_id,
+            legal_basis=override_legal_basis,
+            reason=reason,
+            fields=sorted(rules.shared_fields(override_fields)),
+            granted_by_id=user.id,
+            granted_at=utcnow(),
+            expires_on=override_expires_on,
+        )
+        db.session.add(override)
+        db.session.flush()
+        audit(
+            "create",
+            "consent_override",
+            override.id,
+            client.id,
+            {
+                "referral_id": referral.id,
+                "organization_id": override.organization_id,
+                "legal_basis": override.legal_basis,
+                "fields": override.fields,
+                "expires_on": override.expires_on.isoformat(),
+            },
+            user=user,
+        )
     if referral.eligibility_override_reason:
         detail["eligibility_override"] = True
     audit("create", "referral", referral.id, client.id, detail, user=user)
@@ -378,10 +468,29 @@ def _keep_refusals(referral: Referral) -> None:
 AGENCY_ANSWERS = {"accept": "accepted", "decline": "refused", "delivered": "service_delivered"}
 
 
-def agency_answer(referral: Referral, answer: str, reason: str | None, note: str | None, user) -> Attempt:
-    """The receiving agency accepts, declines (a reason is required) or marks the service delivered."""
+class BasisEnded(ReferralError):
+    """The agency's answer is refused: the consent (or override) the referral was made under has ended."""
+
+    def __init__(self, why: str):
+        super().__init__({"form": why})
+        self.why = why
+
+
+def agency_answer(
+    referral: Referral, answer: str, reason: str | None, note: str | None, user, today: date | None = None
+) -> Attempt:
+    """The receiving agency accepts, declines (a reason is required) or marks the service delivered — only
+    while the consent or override the referral was made under stands (``BasisEnded`` otherwise)."""
     if answer not in AGENCY_ANSWERS:
         raise ReferralError({"answer": _l("Choose accept, decline or delivered.")})
+    # Read the referral and what it was made under again under the write lock: a revocation that commits
+    # first is seen here, and one that comes after waits for this answer.
+    lock_for_write(referral, *[x for x in (referral.consent, referral.override) if x is not None])
+    from directory.catalog.services import local_today
+
+    why = basis_ended(referral, today or local_today())
+    if why is not None:
+        raise BasisEnded(why)
     values: dict[str, Any] = {
         "occurred_at": utcnow(),
         "channel": "lianjie",
@@ -509,6 +618,7 @@ def inbox_query(organization_id: str, status: str | None = None) -> Select:
             selectinload(Referral.need),
             selectinload(Referral.service),
             selectinload(Referral.consent),
+            selectinload(Referral.override),
         )
         .order_by(Referral.created_at.desc())
     )
