@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -13,13 +15,20 @@ from directory.catalog.models import DISTRICTS, Organization, TaxonomyTerm
 from directory.extensions import db
 from directory.referrals.models import Client
 
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)  # report dates; beyond them is a typo
+
+
+def _plausible_date(form, field) -> None:
+    if field.data and not EARLIEST <= field.data <= LATEST:
+        raise ValidationError(_l("Enter a date between 1900 and 2999."))
+
 
 class ReportFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
+    start = DateField(_l("From"), validators=[Optional(), _plausible_date])
+    end = DateField(_l("To"), validators=[Optional(), _plausible_date])
     category = SelectField(_l("Category"), validators=[Optional()])
     subcategories = BooleanField(_l("Show sub-categories"))
     district = SelectField(_l("District"), validators=[Optional()])
