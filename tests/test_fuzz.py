@@ -40,6 +40,7 @@ from directory.catalog.models import (
     TaxonomyTerm,
 )
 from directory.catalog.services import local_today
+from directory.eligibility.forms import FACT_FIELDS
 from directory.extensions import db
 from directory.referrals import services as referrals
 from tests.conftest import csrf_token, login
@@ -106,24 +107,7 @@ QUERY = {
     "manage": ["organization", "page"],
     "reports": ["start", "end", "category", "subcategories", "district", "organization", "caseworker", "page"],
 }
-FACTS = [
-    "age",
-    "birth_year",
-    "sex",
-    "district",
-    "hukou",
-    "monthly_income",
-    "dibao",
-    "substances",
-    "rehab_status",
-    "hiv_status",
-    "pregnant",
-    "has_children",
-    "youngest_child_age",
-    "disability",
-    "homeless",
-    "documents",
-]
+FACTS = list(FACT_FIELDS)  # the client-situation fields every search and service page reads
 
 ODD = [
     "",

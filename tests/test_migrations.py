@@ -187,6 +187,16 @@ def test_hsds_leftovers_migration_keeps_the_hours_and_downgrades_with_care(tmp_p
         assert documents == {"doc-1": "身份证", "doc-2": "长" * 199 + "…"}
 
 
+def _insert_client_with_need(conn, now, need_status: str) -> None:
+    """Caseworker 7 ("cw"), her client cl-1 and the client's need n-1 (methadone), as rows."""
+    user = dict(password_hash="x", role="caseworker", active=True, session_token="t", created_at=now)
+    _insert(conn, "user", id=7, username="cw", display_name="社工", **user)
+    client = dict(display_name="A", district="越秀区", facts={}, created_at=now, updated_at=now, version=1)
+    _insert(conn, "client", id="cl-1", owner_id=7, **client)
+    need = dict(client_id="cl-1", category="methadone-clinic", goal="g", status=need_status, created_at=now)
+    _insert(conn, "need", id="n-1", **need)
+
+
 REPORT_FACTS = "2437606cd87b"  # reports read the referral alone: cached attempt facts, referral_refusal
 
 
@@ -199,40 +209,7 @@ def test_report_facts_migration_fills_the_referral_and_its_standing_refusals(tmp
         now = datetime(2025, 3, 1, 2, 0)
         with db.engine.begin() as conn:
             _insert_catalog(conn, now)
-            _insert(
-                conn,
-                "user",
-                id=7,
-                username="cw",
-                display_name="社工",
-                password_hash="x",
-                role="caseworker",
-                active=True,
-                session_token="t",
-                created_at=now,
-            )
-            _insert(
-                conn,
-                "client",
-                id="cl-1",
-                owner_id=7,
-                display_name="A",
-                district="越秀区",
-                facts={},
-                created_at=now,
-                updated_at=now,
-                version=1,
-            )
-            _insert(
-                conn,
-                "need",
-                id="n-1",
-                client_id="cl-1",
-                category="methadone-clinic",
-                goal="g",
-                status="met",
-                created_at=now,
-            )
+            _insert_client_with_need(conn, now, need_status="met")
             common = dict(
                 client_id="cl-1",
                 need_id="n-1",
@@ -324,12 +301,7 @@ def test_report_indexes_migration_replaces_the_need_service_and_status_indexes(t
         now = datetime(2025, 3, 1, 2, 0)
         with db.engine.begin() as conn:
             _insert_catalog(conn, now)
-            user = dict(password_hash="x", role="caseworker", active=True, session_token="t", created_at=now)
-            _insert(conn, "user", id=7, username="cw", display_name="社工", **user)
-            client = dict(display_name="A", district="越秀区", facts={}, created_at=now, updated_at=now, version=1)
-            _insert(conn, "client", id="cl-1", owner_id=7, **client)
-            need = dict(client_id="cl-1", category="methadone-clinic", goal="g", status="met", created_at=now)
-            _insert(conn, "need", id="n-1", **need)
+            _insert_client_with_need(conn, now, need_status="met")
             _insert(
                 conn,
                 "referral",
@@ -403,40 +375,7 @@ def test_log_chain_migration_chains_the_rows_already_there(tmp_path, postgres):
         now = datetime(2025, 3, 1, 2, 0)
         with db.engine.begin() as conn:
             _insert_catalog(conn, now)
-            _insert(
-                conn,
-                "user",
-                id=7,
-                username="cw",
-                display_name="社工",
-                password_hash="x",
-                role="caseworker",
-                active=True,
-                session_token="t",
-                created_at=now,
-            )
-            _insert(
-                conn,
-                "client",
-                id="cl-1",
-                owner_id=7,
-                display_name="A",
-                district="越秀区",
-                facts={},
-                created_at=now,
-                updated_at=now,
-                version=1,
-            )
-            _insert(
-                conn,
-                "need",
-                id="n-1",
-                client_id="cl-1",
-                category="methadone-clinic",
-                goal="g",
-                status="open",
-                created_at=now,
-            )
+            _insert_client_with_need(conn, now, need_status="open")
             _insert(
                 conn,
                 "referral",
