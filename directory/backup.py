@@ -1,7 +1,8 @@
 """`flask backup` and `flask restore`: a consistent copy of the database, and putting one back.
 
 SQLite uses the online backup API, so the app may keep serving while a backup runs. PostgreSQL uses
-``pg_dump --format=custom`` and ``pg_restore --clean`` (both must be on PATH; see docs/operations.md).
+``pg_dump --format=custom``, and ``pg_restore`` turning it into SQL that ``psql`` runs in one transaction
+after dropping the live tables (all three must be on PATH; see docs/operations.md).
 The search index is not backed up: it is rebuilt from the restored database.
 
 A restore checks the backup first, without touching the database (``check_backup``): a Lianjie database at
@@ -340,19 +341,18 @@ def restore_from(source: Path) -> None:
         finally:
             src.close()
     elif backend == "postgresql":
+        # The live database may hold tables the backup does not (a backup from an older migration), whose
+        # foreign keys would keep pg_restore --clean from dropping the tables they point at: drop every
+        # live table first, then run the backup's SQL, all in one transaction (psql --single-transaction).
         env, args = _pg_env_and_args()
-        cmd = [
-            _require("pg_restore"),
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--single-transaction",
-            *args,
-            str(source),
-        ]
-        result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)  # noqa: S603 (argument list, no shell)
+        live = inspect(db.engine).get_table_names()
+        db.engine.dispose()
+        preamble = "DROP TABLE IF EXISTS " + ", ".join(f'"{name}"' for name in live) + " CASCADE;\n" if live else ""
+        sql = _pg_restore_output(source, "--clean", "--if-exists", "--no-owner", "--file=-")
+        cmd = [_require("psql"), "--no-psqlrc", "--quiet", "--single-transaction", "-v", "ON_ERROR_STOP=1", *args]
+        result = subprocess.run(cmd, input=preamble + sql, env=env, capture_output=True, text=True, check=False)  # noqa: S603 (argument list, no shell)
         if result.returncode:
-            raise BackupError(result.stderr.strip() or "pg_restore failed")
+            raise BackupError(result.stderr.strip() or "the restore failed")
     else:
         raise BackupError(f"restoring {backend} databases is not supported")
 
