@@ -61,6 +61,29 @@ def assert_valid(obj: Any, name: str, where: str = "") -> None:
     assert not found, f"{where or name} is not a valid HSDS {name}: {found[:5]}"
 
 
+def import_hsds_json(tmp_path: Path, data: Any, name: str = "data.json"):
+    """Write ``data`` as a JSON file and import it (committed, the session's objects expired)."""
+    from directory.api.hsds_import import import_hsds
+
+    path = tmp_path / name
+    path.write_text(json.dumps(data), encoding="utf-8")
+    report, _ = import_hsds(path)
+    db.session.commit()
+    db.session.expire_all()
+    return report
+
+
+def service_record(service_id: str, organization_id: str, **fields) -> dict:
+    """A minimal HSDS service with its organization, plus ``fields``."""
+    return {
+        "id": service_id,
+        "name": "Legal advice",
+        "status": "active",
+        "organization": {"id": organization_id, "name": "Example", "description": "x"},
+        **fields,
+    }
+
+
 def page_problems(data: dict) -> list[str]:
     """The HSDS Page metadata (openapi.json components.schemas.Page), checked by hand."""
     found = []

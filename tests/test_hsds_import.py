@@ -27,7 +27,7 @@ from directory.catalog.models import (
     TaxonomyTerm,
 )
 from directory.extensions import db
-from tests.hsds_reference import EXAMPLES, catalog_snapshot
+from tests.hsds_reference import EXAMPLES, catalog_snapshot, import_hsds_json
 
 MODELS = {
     "service": Service,
@@ -394,15 +394,6 @@ def test_removed_children_are_removed_on_reimport(app, tmp_path):
     assert service.schedules == [] and [lang.code for lang in service.languages] == ["yue"]
     assert len(service.required_documents) == 1
     assert report.updated["schedule removed"] == 1
-
-
-def import_hsds_json(tmp_path: Path, data) -> hsds_import.ImportReport:
-    path = tmp_path / "data.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    report, _ = import_hsds(path)
-    db.session.commit()
-    db.session.expire_all()
-    return report
 
 
 def _service_with_terms(terms: list[dict]) -> dict:

@@ -13,28 +13,14 @@ from directory.api.hsds_import import import_hsds
 from directory.catalog.limits import TEXT_LIMITS
 from directory.catalog.models import Location, Organization, Service
 from directory.extensions import db
+from tests.hsds_reference import import_hsds_json, service_record
 
 ORG = "0b9a5f6e-0000-4000-8000-0000000000f1"
 SERVICE = "0b9a5f6e-0000-4000-8000-0000000000f2"
 
 
-def _import_json(tmp_path: Path, data, name: str = "data.json"):
-    path = tmp_path / name
-    path.write_text(json.dumps(data), encoding="utf-8")
-    report, _ = import_hsds(path)
-    db.session.commit()
-    db.session.expire_all()
-    return report
-
-
 def _service(**fields) -> dict:
-    return {
-        "id": SERVICE,
-        "name": "Legal advice",
-        "status": "active",
-        "organization": {"id": ORG, "name": "Example", "description": "x"},
-        **fields,
-    }
+    return service_record(SERVICE, ORG, **fields)
 
 
 def test_json_nested_beyond_the_parser_is_one_clear_error(app, tmp_path):
@@ -51,7 +37,7 @@ def test_hsds_objects_nested_too_deeply_are_a_record_error(app, tmp_path):
     for level in range(300):
         org = {"id": f"0b9a5f6e-0000-4000-8000-{level:012d}", "name": "o", "description": "d", "services": [node]}
         node = {"id": f"0b9a5f6e-0000-4000-9000-{level:012d}", "name": "s", "status": "active", "organization": org}
-    report = _import_json(tmp_path, node)
+    report = import_hsds_json(tmp_path, node)
     assert any("nested too deeply" in e for e in report.errors), report.errors[:3]
 
 
@@ -124,14 +110,14 @@ def test_an_oversized_csv_field_is_a_record_error(app, tmp_path):
 )
 def test_every_text_field_has_the_forms_cap(app, tmp_path, table, field, record):
     cap = TEXT_LIMITS[table][field]
-    report = _import_json(tmp_path, record("长" * cap))
+    report = import_hsds_json(tmp_path, record("长" * cap))
     assert report.errors == [], report.errors
-    report = _import_json(tmp_path, record("长" * (cap + 1)))
+    report = import_hsds_json(tmp_path, record("长" * (cap + 1)))
     assert len(report.errors) == 1 and f"'{field}' has {cap + 1} characters; at most {cap} fit" in report.errors[0]
 
 
 def test_a_100_mb_description_is_refused(app, tmp_path):
-    report = _import_json(tmp_path, _service(description="x" * 100_000_000))
+    report = import_hsds_json(tmp_path, _service(description="x" * 100_000_000))
     assert len(report.errors) == 1 and "'description' has 100000000 characters" in report.errors[0]
     assert db.session.get(Service, SERVICE) is None
 
@@ -149,5 +135,5 @@ def test_the_forms_use_the_same_caps(app):
 
 
 def test_location_import_still_works(app, tmp_path):
-    report = _import_json(tmp_path, {"id": ORG, "name": "L", "latitude": 23.1, "longitude": 113.3})
+    report = import_hsds_json(tmp_path, {"id": ORG, "name": "L", "latitude": 23.1, "longitude": 113.3})
     assert report.errors == [] and db.session.get(Location, ORG) is not None

@@ -3,15 +3,12 @@ message, in the agency form and in the HSDS import."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from directory.api.hsds_import import import_hsds
 from directory.catalog.models import Service
 from directory.extensions import db
 from tests.conftest import login, post
+from tests.hsds_reference import import_hsds_json, service_record
 from tests.test_listings import SERVICE_FORM, catalog  # noqa: F401 (fixture)
 
 ORG = "0b9a5f6e-0000-4000-8000-0000000000f1"
@@ -30,37 +27,22 @@ UNSAFE = [
 SAFE = ["https://example.org/help", "http://example.org", "mailto:help@example.org", "tel:+862000000000"]
 
 
-def _import_json(tmp_path: Path, data):
-    path = tmp_path / "data.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    report, _ = import_hsds(path)
-    db.session.commit()
-    db.session.expire_all()
-    return report
-
-
 def _service(**fields) -> dict:
-    return {
-        "id": SERVICE,
-        "name": "Legal advice",
-        "status": "active",
-        "organization": {"id": ORG, "name": "Example", "description": "x"},
-        **fields,
-    }
+    return service_record(SERVICE, ORG, **fields)
 
 
 @pytest.mark.parametrize("url", UNSAFE)
 def test_unsafe_links_are_refused_on_import(app, tmp_path, url):
-    report = _import_json(tmp_path, _service(url=url))
+    report = import_hsds_json(tmp_path, _service(url=url))
     assert len(report.errors) == 1 and "only http, https, mailto and tel links" in report.errors[0], report.errors
     assert db.session.get(Service, SERVICE) is None
-    report = _import_json(tmp_path, {"id": ORG, "name": "Example", "description": "x", "website": url})
+    report = import_hsds_json(tmp_path, {"id": ORG, "name": "Example", "description": "x", "website": url})
     assert len(report.errors) == 1 and "only http, https, mailto and tel links" in report.errors[0]
 
 
 @pytest.mark.parametrize("url", SAFE)
 def test_safe_links_are_kept_on_import(app, tmp_path, url):
-    report = _import_json(tmp_path, _service(url=url))
+    report = import_hsds_json(tmp_path, _service(url=url))
     assert report.errors == []
     assert db.session.get(Service, SERVICE).url == url
 

@@ -77,17 +77,6 @@ def term_with_descendants(term: TaxonomyTerm) -> list[str]:
     return ids
 
 
-def top_level_terms() -> list[TaxonomyTerm]:
-    return list(
-        db.session.scalars(
-            select(TaxonomyTerm)
-            .where(TaxonomyTerm.parent_id.is_(None))
-            .options(selectinload(TaxonomyTerm.children))
-            .order_by(TaxonomyTerm.position)
-        )
-    )
-
-
 def services_query(
     term: TaxonomyTerm | None = None, district: str | None = None, include_inactive: bool = False
 ) -> Select:
