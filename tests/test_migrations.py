@@ -197,6 +197,29 @@ def _insert_client_with_need(conn, now, need_status: str) -> None:
     _insert(conn, "need", id="n-1", **need)
 
 
+def _insert_referral(conn, now, status: str, attempts: int, refused_first: bool, need_status: str) -> None:
+    """Referral r-1 of client cl-1's need n-1 to svc-1, with the facts the reports read."""
+    _insert(
+        conn,
+        "referral",
+        id="r-1",
+        client_id="cl-1",
+        need_id="n-1",
+        service_id="svc-1",
+        organization_id="org-1",
+        created_by_id=7,
+        created_at=now,
+        last_activity_at=now,
+        status=status,
+        attempt_count=attempts,
+        refused_before_delivery=refused_first,
+        category="methadone-clinic",
+        need_status=need_status,
+        caseworker_id=7,
+        district="越秀区",
+    )
+
+
 REPORT_FACTS = "2437606cd87b"  # reports read the referral alone: cached attempt facts, referral_refusal
 
 
@@ -302,25 +325,7 @@ def test_report_indexes_migration_replaces_the_need_service_and_status_indexes(t
         with db.engine.begin() as conn:
             _insert_catalog(conn, now)
             _insert_client_with_need(conn, now, need_status="met")
-            _insert(
-                conn,
-                "referral",
-                id="r-1",
-                client_id="cl-1",
-                need_id="n-1",
-                service_id="svc-1",
-                organization_id="org-1",
-                created_by_id=7,
-                created_at=now,
-                last_activity_at=now,
-                status="delivered",
-                attempt_count=1,
-                refused_before_delivery=False,
-                category="methadone-clinic",
-                need_status="met",
-                caseworker_id=7,
-                district="越秀区",
-            )
+            _insert_referral(conn, now, status="delivered", attempts=1, refused_first=False, need_status="met")
         replaced = {"ix_referral_need_id", "ix_referral_service_id", "ix_referral_status"}
         assert replaced <= set(indexes("referral"))
 
@@ -376,25 +381,7 @@ def test_log_chain_migration_chains_the_rows_already_there(tmp_path, postgres):
         with db.engine.begin() as conn:
             _insert_catalog(conn, now)
             _insert_client_with_need(conn, now, need_status="open")
-            _insert(
-                conn,
-                "referral",
-                id="r-1",
-                client_id="cl-1",
-                need_id="n-1",
-                service_id="svc-1",
-                organization_id="org-1",
-                created_by_id=7,
-                created_at=now,
-                last_activity_at=now,
-                status="refused",
-                attempt_count=2,
-                refused_before_delivery=True,
-                category="methadone-clinic",
-                need_status="open",
-                caseworker_id=7,
-                district="越秀区",
-            )
+            _insert_referral(conn, now, status="refused", attempts=2, refused_first=True, need_status="open")
             for number, outcome in ((1, "no_answer"), (2, "refused")):
                 _insert(
                     conn,
