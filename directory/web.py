@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, get_template_attribute, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from directory.extensions import db
@@ -81,6 +82,7 @@ def register_template_helpers(app: Flask) -> None:
     import flask_babel
     from flask_babel import lazy_gettext as _l
 
+    from directory.catalog.cache import cached
     from directory.catalog.forms import LANGUAGE_CHOICES, STATUS_LABELS, WEEKDAY_LABELS
     from directory.catalog.hours import format_period, is_open_at
     from directory.catalog.urls import is_safe_url
@@ -137,6 +139,21 @@ def register_template_helpers(app: Flask) -> None:
             return rules_change_text(value)
         return value or ""
 
+    def facts_fields_html(form) -> Markup:
+        """The fields of a client-situation form, drawn once per language, catalog version and values.
+
+        The same thirty fields are drawn on every service page (about a third of its time); their HTML
+        depends only on those, so it is kept (``cached``, bounded). A form with errors is drawn each time.
+        """
+
+        def render() -> Markup:
+            return Markup(get_template_attribute("eligibility/macros.html", "facts_fields")(form))  # noqa: S704
+
+        if form.errors:
+            return render()
+        values = tuple((field.name, repr(field.raw_data), repr(field.data)) for field in form)
+        return cached(("facts_fields", select_locale(), values), render, bounded=True)
+
     app.jinja_env.globals.update(
         format_date=flask_babel.format_date,
         format_datetime=flask_babel.format_datetime,
@@ -153,4 +170,5 @@ def register_template_helpers(app: Flask) -> None:
         facts_query=facts_query,
         term_label=lambda term: term.label(select_locale()),
         safe_link=is_safe_url,
+        facts_fields_html=facts_fields_html,
     )

@@ -293,3 +293,33 @@ def test_a_lower_outbox_id_committed_after_a_higher_one_still_changes_the_versio
     db.session.commit()
     add_services(org, 1)
     assert _district_count(seeded_client.get("/").get_data(as_text=True), "从化区") == before + 1
+
+
+def test_the_kept_client_situation_fields_show_each_page_its_own_values(seeded_client):
+    """The service page's client situation fields are kept per language, catalog version and values:
+    one client's facts never show on a page asked with other facts, and an error is shown where made."""
+    service = db.session.scalars(select(Service).where(Service.status == "active").order_by(Service.name)).first()
+    url = f"/services/{service.id}"
+    fields = re.compile(r'<div class="facts-grid">.*?</fieldset>\s*</fieldset>', re.S)
+
+    def page(**facts) -> str:
+        return seeded_client.get(url, query_string=facts).get_data(as_text=True)
+
+    empty = page()
+    first = page(f_age="27", f_district="越秀区", f_substances="opioids")
+    opioids_checked = '<input checked id="f_substances-0"'
+    assert 'value="27"' in first and '<option selected value="越秀区">' in first and opioids_checked in first
+    other = page(f_age="64", f_district="海珠区")
+    assert 'value="64"' in other and '<option selected value="海珠区">' in other
+    assert 'value="27"' not in other and '<option selected value="越秀区">' not in other
+    assert opioids_checked not in other
+    wrong = seeded_client.get(url, query_string={"f_age": "abc"})
+    assert wrong.status_code == 400 and 'value="abc"' in wrong.get_data(as_text=True)
+    assert "has-error" in fields.search(wrong.get_data(as_text=True)).group(0)
+    assert fields.search(page()).group(0) == fields.search(empty).group(0)
+    assert fields.search(page(f_age="27", f_district="越秀区", f_substances="opioids")).group(0) == (
+        fields.search(first).group(0)
+    )
+    post(seeded_client, "/language/en")
+    english = fields.search(page()).group(0)
+    assert ">Age</label>" in english and "年龄" not in english  # each language its own
