@@ -192,6 +192,10 @@ def test_caseworker_refers_until_the_need_is_met(browser, live_server, catalogue
     offered = alternatives.locator("li.card").first
     see(offered).to_contain_text(BRAIN_HOSPITAL)
     see(offered.locator(".verdict-eligible")).to_be_visible()
+    if journey.viewport is PHONE:  # after a refusal, the next resources start on the first screen
+        page.evaluate("window.scrollTo(0, 0)")
+        top = alternatives.get_by_role("heading", name=tr("Next resources to try")).bounding_box()["y"]
+        assert top < PHONE["height"], f"the next resources start {top:.0f} px down, below the first screen"
     journey.look(page, "10-refused")
 
     # The next resource offered: the brain hospital's methadone clinic (consent on record already).
@@ -229,6 +233,9 @@ def test_caseworker_refers_until_the_need_is_met(browser, live_server, catalogue
     need = page.locator(".need").filter(has_text="美沙酮维持治疗，稳住戒断")
     see(need.locator(".badge")).to_have_text(tr("Met"))
     journey.look(page, "15-need-met")
+    menu(journey, page, "Follow-ups")  # the demo caseworker's queue: a table on a desktop, cards on a phone
+    see(page.locator("table.referrals").first).to_be_visible()
+    journey.look(page, "16-follow-ups")
 
     if lang == "en":  # the language is remembered for the user, not the browser
         again = journey.open(browser, live_server)

@@ -117,6 +117,14 @@ OVERFLOW_JS = """
 }
 """
 
+# Tables drawn as cards on phones (follow-ups, attempts, inbox, client list) must fit their box: no
+# sideways scrolling inside it either.
+SCROLLING_CARDS_JS = """
+() => [...document.querySelectorAll('table.cards-on-phone')]
+  .filter((el) => el.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().right > window.innerWidth + 1)
+  .map((el) => `table.${el.className.split(' ')[0]} (${el.scrollWidth} px in ${el.clientWidth} px)`)
+"""
+
 FOCUS_JS = """
 () => {
   const el = document.activeElement;
@@ -302,6 +310,8 @@ class Journey:
                         f"{label}: scrolls sideways at {layout['width']} px "
                         f"(page {layout['scroll']} px wide; too wide: {', '.join(layout['wide']) or '?'})"
                     )
+                for table in page.evaluate(SCROLLING_CARDS_JS):
+                    self.problems.append(f"{label}: {table} scrolls sideways at {layout['width']} px")
             page.screenshot(path=str(SCREENSHOTS / f"{self.name}-{self.lang}-{size_name}-{step}.png"), full_page=True)
         page.set_viewport_size(self.viewport)
 
