@@ -8,11 +8,24 @@ from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
 
 from directory.accounts.audit import audit, audit_denied
 from directory.accounts.permissions import can_edit_client, can_keep_clients, can_view_client, can_view_referral
+from directory.catalog.models import Service
 from directory.extensions import db
-from directory.referrals.models import Client, Need, Referral
+from directory.referrals.models import Attempt, Client, Need, Referral
+
+# What a referral's page and its answers read: loaded with the referral instead of one query each.
+REFERRAL_LOADS = (
+    joinedload(Referral.client),
+    joinedload(Referral.need),
+    joinedload(Referral.service).joinedload(Service.organization),
+    joinedload(Referral.location),
+    joinedload(Referral.consent),
+    joinedload(Referral.override),
+    selectinload(Referral.attempts).joinedload(Attempt.actor),
+)
 
 
 def deny(object_type: str, object_id: str | None, client_id: str | None = None):
@@ -26,8 +39,8 @@ def require_client_keeper() -> None:
         deny("client", None)
 
 
-def _load(model, object_id: str, allowed, object_type: str, client_id_of, view: bool):
-    obj = db.session.get(model, object_id)
+def _load(model, object_id: str, allowed, object_type: str, client_id_of, view: bool, options=()):
+    obj = db.session.get(model, object_id, options=options)
     if obj is None:
         abort(404)
     if not allowed(current_user, obj):
@@ -46,4 +59,4 @@ def load_need(need_id: str, view: bool = True) -> Need:
 
 
 def load_referral(referral_id: str, view: bool = True) -> Referral:
-    return _load(Referral, referral_id, can_view_referral, "referral", lambda r: r.client_id, view)
+    return _load(Referral, referral_id, can_view_referral, "referral", lambda r: r.client_id, view, REFERRAL_LOADS)
