@@ -13,6 +13,7 @@ from wtforms.validators import Optional, ValidationError
 from directory.accounts.models import User
 from directory.catalog.models import DISTRICTS, Organization, TaxonomyTerm
 from directory.extensions import db
+from directory.i18n import district_name, local_name
 from directory.referrals.models import Client
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)  # report dates; beyond them is a typo
@@ -55,9 +56,12 @@ class ReportFilterForm(FlaskForm):
         for term in children.get(None, []):
             add(term, 0)
         self.category.choices = categories
-        self.district.choices = [("", str(_l("All districts"))), *((d, d) for d in DISTRICTS)]
-        organizations = db.session.execute(select(Organization.id, Organization.name).order_by(Organization.name))
-        self.organization.choices = [("", str(_l("All organizations"))), *((i, n) for i, n in organizations)]
+        self.district.choices = [("", str(_l("All districts"))), *((d, district_name(d, locale)) for d in DISTRICTS)]
+        organizations = db.session.execute(
+            select(Organization.id, Organization.name, Organization.alternate_name).order_by(Organization.name)
+        )
+        named = [(i, local_name(n, alternate, locale)) for i, n, alternate in organizations]
+        self.organization.choices = [("", str(_l("All organizations"))), *named]
         owners = db.session.execute(
             select(User.id, User.display_name)
             .where(User.id.in_(select(Client.owner_id)))
