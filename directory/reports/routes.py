@@ -11,9 +11,11 @@ from flask_login import current_user, login_required
 
 from directory.accounts.audit import audit_denied
 from directory.accounts.permissions import can_review_stale_listings, can_view_reports
-from directory.catalog.services import local_today
+from directory.catalog.services import local_today, stale_services
+from directory.extensions import db
 from directory.i18n import select_locale
 from directory.models_base import utcnow
+from directory.pagination import page_number
 from directory.reports import queries, tables
 from directory.reports.charts import chart_for
 from directory.reports.csv import write_csv
@@ -68,7 +70,7 @@ def dashboard():
         return render_template("reports/dashboard.html", form=form, tables=None), 400
     # The refusal tables of the places with the most refusals: enough for their first rows and chart.
     data = queries.dashboard(report_filter, top_places=max(PAGE_ROWS, tables.CHART_BARS))
-    built = tables.all_tables(data, report_filter.subcategories, limit=PAGE_ROWS)
+    built = tables.all_tables(data, report_filter.subcategories, PAGE_ROWS, tables.previous(report_filter))
     return render_template(
         "reports/dashboard.html",
         form=form,
@@ -79,7 +81,17 @@ def dashboard():
         withheld_note=tables.withheld_note(data),
         can_open_stale=can_review_stale_listings(current_user),
         query={k: v for k, v in request.args.items() if v},
+        periods=tables.quick_periods(report_filter.today or local_today()),
+        comparing=tables.previous_filter(report_filter) is not None,
     )
+
+
+@bp.route("/reports/stale-listings")
+def stale_listings():
+    """The listings not verified in 12 months, read-only: what the report's count is made of (admins
+    review them at /manage/stale)."""
+    page = db.paginate(stale_services(local_today()), page=page_number(), per_page=50, error_out=False)
+    return render_template("reports/stale.html", page=page, can_open_stale=can_review_stale_listings(current_user))
 
 
 @bp.route("/reports/<name>.csv")
