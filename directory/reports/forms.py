@@ -68,3 +68,23 @@ class ReportFilterForm(FlaskForm):
             .order_by(User.display_name, User.id)
         )
         self.caseworker.choices = [("", str(_l("All caseworkers"))), *((str(i), n) for i, n in owners)]
+
+
+class AgencyFilterForm(FlaskForm):
+    """The agency figures' filter: the period and one of the organization's services."""
+
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("From"), validators=[Optional(), _plausible_date])
+    end = DateField(_l("To"), validators=[Optional(), _plausible_date])
+    service = SelectField(_l("Service"), validators=[Optional()])
+
+    def validate_end(self, field) -> None:
+        if field.data and self.start.data and field.data < self.start.data:
+            raise ValidationError(_l("The end date cannot be before the start date."))
+
+    def fill_choices(self, services: dict[str, str]) -> None:
+        """``services``: the organization's, id → name."""
+        named = sorted(services.items(), key=lambda item: item[1])
+        self.service.choices = [("", str(_l("All services"))), *named]
