@@ -16,7 +16,7 @@ from directory.extensions import db
 from directory.i18n import select_locale
 from directory.models_base import utcnow
 from directory.pagination import page_number
-from directory.reports import agency, queries, tables
+from directory.reports import agency, queries, summary, tables
 from directory.reports.charts import chart_for
 from directory.reports.csv import write_csv
 from directory.reports.forms import AgencyFilterForm, ReportFilterForm
@@ -84,6 +84,22 @@ def dashboard():
         periods=tables.quick_periods(report_filter.today or local_today()),
         comparing=tables.previous_filter(report_filter) is not None,
     )
+
+
+def _month() -> str:
+    """The ?month= of a summary (YYYY-MM; last month when absent); 400 when it is no month."""
+    month = request.args.get("month") or summary.last_month(local_today())
+    try:
+        summary.parse_month(month)
+    except summary.MonthError:
+        abort(400)
+    return month
+
+
+@bp.route("/reports/monthly")
+def monthly():
+    """The network's monthly summary, printable (?month=YYYY-MM, last month by default)."""
+    return summary.render_summary(summary.manager_summary(_month(), select_locale()))
 
 
 @bp.route("/reports/stale-listings")
@@ -156,3 +172,16 @@ def agency_dashboard():
         comparing=f.start is not None and f.end is not None,
         **page,
     )
+
+
+@agency_bp.route("/reports/agency/monthly")
+@login_required
+def agency_monthly():
+    """An agency's monthly summary, printable: its own (agency staff), any organization's (managers)."""
+    organization_id = request.args.get("organization") or current_user.organization_id
+    if not can_view_agency_reports(current_user, organization_id):
+        audit_denied("agency_report", organization_id)
+        abort(403)
+    if agency.organization_name(organization_id, "zh") is None:
+        abort(404)
+    return summary.render_summary(summary.agency_summary(organization_id, _month(), select_locale()))

@@ -650,6 +650,17 @@ def all_tables(
     return {name: _withhold(table, d) for name, table in built.items()} if withheld(d) else built
 
 
+def some_tables(
+    d: Dashboard, names: Sequence[str], limit: int | None = None, before: Previous | None = None
+) -> dict[str, Table]:
+    """The named tables only (a monthly summary's), their first ``limit`` rows; with ``before``, the key
+    figures beside the previous period's."""
+    built = {name: TABLES[name][1](d, False, limit) for name in names}
+    if "overview" in built:
+        built["overview"] = _overview(d, before)
+    return {name: _withhold(table, d) for name, table in built.items()} if withheld(d) else built
+
+
 def one_table(name: str, f: queries.ReportFilter) -> Table:
     """Compute only what one table needs (the CSV export; the key figures with the previous period's)."""
     needed, build = TABLES[name]
