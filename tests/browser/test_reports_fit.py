@@ -153,6 +153,9 @@ def test_the_manager_reads_reports_that_fit_at_1366px(browser, report_server, ca
     page.goto("/reports")
     see(page.locator("#section-persistence svg.chart")).to_be_visible()
     no_clipping(page, "/reports at 1366 px (English)")
+    page.set_viewport_size(PHONE)  # and on a phone
+    no_clipping(page, "/reports at 390 px (English)")
+    page.set_viewport_size(WIDE_DESKTOP)
     journey.look(page, "reports")
 
     # The persistence chart: a point, and an x label, for every attempt number, 2 (no success) included.
