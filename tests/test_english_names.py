@@ -53,3 +53,13 @@ def test_search_result_cards_in_english(seeded_client):
     assert f'<p class="org">{SKIN_ORG_EN}</p>' in skin
     assert '<span class="district">Yuexiu District</span>' in skin
     assert "越秀区" not in "".join(cards)
+
+
+def test_district_lists_and_pages_in_english(seeded_client):
+    english(seeded_client)
+    home = seeded_client.get("/").get_data(as_text=True)
+    assert ">Tianhe District</a>" in home and ">天河区</a>" not in home
+    district = seeded_client.get("/districts/天河区").get_data(as_text=True)
+    assert "<h1>Tianhe District</h1>" in district
+    search = seeded_client.get("/search?q=美沙酮").get_data(as_text=True)
+    assert '<option value="天河区">Tianhe District</option>' in search  # the value stays the district
