@@ -10,6 +10,7 @@ from datetime import date
 from types import SimpleNamespace
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from directory.catalog.models import TaxonomyTerm
@@ -117,6 +118,10 @@ def test_previous_period_and_quick_periods():
     assert tables.previous_period(date(2026, 1, 1), date(2026, 3, 31)) == (date(2025, 10, 1), date(2025, 12, 31))
     assert tables.previous_period(date(2026, 3, 1), date(2026, 3, 31)) == (date(2026, 2, 1), date(2026, 2, 28))
     assert tables.previous_period(date(2026, 3, 10), date(2026, 3, 19)) == (date(2026, 2, 28), date(2026, 3, 9))
+    assert tables.previous_range(date(1900, 1, 1), date(2999, 12, 31)) == (date(800, 1, 1), date(1899, 12, 31))
+    assert tables.previous_range(date(1, 1, 1), date(1, 1, 31)) is None  # before the calendar begins
+    assert tables.previous_range(date(1, 1, 2), date(1, 1, 10)) is None
+    assert tables.previous_range(date(2026, 3, 1), None) is None
     assert [(start, end) for _, start, end in tables.quick_periods(date(2026, 12, 6))] == [
         (date(2026, 11, 1), date(2026, 11, 30)),
         (date(2026, 9, 1), date(2026, 11, 30)),
@@ -125,12 +130,14 @@ def test_previous_period_and_quick_periods():
 
 
 def test_change_cells_follow_the_values_as_shown(seeded_app):
-    with seeded_app.test_request_context():
+    with seeded_app.test_request_context(), force_locale("en"):
         assert tables.change_cell("count", 10.0, 5.0) == "+5"
         assert tables.change_cell("count", 5.0, 10.0) == "-5"
         assert tables.change_cell("rate", 50.0, 47.5) == "+2.5 pts"
         assert tables.change_cell("days", 3.0, 3.0) == "0"
         assert tables.change_cell("rate", None, 47.5) == "—"  # a hidden figure gives no change either
+    with seeded_app.test_request_context(), force_locale("zh"):
+        assert tables.change_cell("rate", 50.0, 47.5) == "+2.5个百分点"
 
 
 def manager(client, username: str = "boss") -> None:

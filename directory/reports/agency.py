@@ -36,6 +36,7 @@ from directory.i18n import local_name
 from directory.referrals.models import Attempt, Referral, Refusal
 from directory.referrals.rules import DECISIVE, effective_attempts
 from directory.reports import tables
+from directory.reports.queries import RateRow, ReportFilter
 from directory.reports.tables import (
     NO_RATE,
     SMALL,
@@ -44,7 +45,6 @@ from directory.reports.tables import (
     Table,
     change_cell,
     count_cell,
-    previous_period,
     rate_cell,
     shown_count,
     shown_ratio,
@@ -62,8 +62,7 @@ class AgencyFilter:
     min_clients: int = 5
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
-        from directory.reports.queries import ReportFilter
-
+        """The UTC instants where the local date range starts (included) and ends (excluded)."""
         return ReportFilter(start=self.start, end=self.end, timezone=self.timezone).bounds()
 
 
@@ -321,9 +320,7 @@ def service_table(figures_: AgencyFigures, names: dict[str, str]) -> Table:
 
 
 def month_table(figures_: AgencyFigures) -> Table:
-    """Per month, in order, the months between included; each row leads to that month's figures."""
-    from directory.reports.queries import RateRow
-
+    """Per month, in order, the months between included; each row leads to that month's services."""
     months = tables.fill_months([RateRow(key, key, 0, 0, 0) for key in figures_.by_month])
     rows, bars, links = [], [], []
     for month in months:
@@ -374,9 +371,8 @@ def report(f: AgencyFilter, compare: bool = True) -> AgencyReport:
     """Every table of the agency's page (or its monthly summary): with ``compare`` and a date range, the
     key figures beside the previous period's."""
     now = figures(f)
-    before, period = None, None
-    if compare and f.start is not None and f.end is not None:
-        period = previous_period(f.start, f.end)
+    before, period = None, tables.previous_range(f.start, f.end) if compare else None
+    if period is not None:
         before = figures(replace(f, start=period[0], end=period[1]))
     built = {
         "agency_key": key_table(now, before, period),

@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 from flask import current_app, render_template
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from directory.accounts.models import User
@@ -96,8 +97,6 @@ def agency_summary(organization_id: str, month: str, locale: str) -> Summary:
 
 
 def _title(kind: str, organization: str = ""):
-    from flask_babel import lazy_gettext as _l
-
     if kind == "manager":
         return _l("Monthly summary: referrals across the network")
     return _l("Monthly summary: %(organization)s", organization=organization)

@@ -356,12 +356,21 @@ def quick_periods(today: date) -> list[tuple[str, date, date]]:
     return periods
 
 
+def previous_range(start: date | None, end: date | None) -> tuple[date, date] | None:
+    """``previous_period`` of a date range; None without one, or when the period before would begin
+    before the calendar does (a range of a thousand years)."""
+    if start is None or end is None:
+        return None
+    try:
+        return previous_period(start, end)
+    except (OverflowError, ValueError):
+        return None
+
+
 def previous_filter(f: queries.ReportFilter) -> queries.ReportFilter | None:
     """The same selection over the previous period; None without a date range (nothing to compare)."""
-    if f.start is None or f.end is None:
-        return None
-    start, end = previous_period(f.start, f.end)
-    return replace(f, start=start, end=end)
+    before = previous_range(f.start, f.end)
+    return None if before is None else replace(f, start=before[0], end=before[1])
 
 
 def overview_table(d: Dashboard, previous: Dashboard | None = None, period: tuple[date, date] | None = None) -> Table:
