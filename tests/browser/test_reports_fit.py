@@ -4,9 +4,9 @@ the persistence chart has a point for every attempt number, and a figure leads t
 - the manager, at desktop size (1366 px), in English: /reports;
 - agency staff (the brain hospital's methadone clinic), at phone size (390 px), in Chinese: /reports/agency.
 
-The history is this module's own (``add_history``), added to a copy of the demo site: 52 referrals of
-eight clients over six months, delivered at their 1st, 3rd, 4th and 5th attempt (none at the 2nd),
-refused, or still open, two thirds of them to the brain hospital.
+The history is this module's own (``add_history``), added to a copy of the demo site (whatever history
+the demo has): 52 referrals of eight clients over six months, delivered at their 1st, 3rd, 4th and 5th
+attempt (none at the 2nd), refused, or still open, two thirds of them to the brain hospital.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from tests.conftest import make_config
 WIDE_DESKTOP = {"width": 1366, "height": 900}
 # delivered at that attempt, "refused" at the 2nd, None: one call, still open
 PLAN = [1] * 12 + [3] * 8 + [4] * 6 + [5] * 6 + ["refused"] * 14 + [None] * 6
-ATTEMPTS_WITH_SUCCESS = [1, 3, 4, 5]
 REASONS = ("no_capacity", "not_eligible", "stigma_drug")
 
 # Every visible header, first cell (the figure or row label), link of the filters' line and chart text:
@@ -158,14 +157,16 @@ def test_the_manager_reads_reports_that_fit_at_1366px(browser, report_server, ca
     page.set_viewport_size(WIDE_DESKTOP)
     journey.look(page, "reports")
 
-    # The persistence chart: a point, and an x label, for every attempt number, 2 (no success) included.
+    # The persistence chart: a point, a data label and an x label for every attempt number from 1 on (the
+    # history's 2nd attempt has no success of its own; the demo's own referrals may add some).
     curve = page.locator("#curve")
     attempts = curve.locator("tbody tr td:first-child").all_inner_texts()
-    assert attempts == ["1", "2", "3", "4", "5"], attempts
+    assert len(attempts) >= 5 and attempts == [*map(str, range(1, len(attempts))), attempts[-1]], attempts
+    assert attempts[-1] in (str(len(attempts)), "10+"), attempts
     points = curve.locator("svg circle.chart-point")
     assert [points.nth(i).get_attribute("data-label") for i in range(points.count())] == attempts
     assert curve.locator("svg text.chart-data").count() == len(attempts)  # a data label each
-    assert curve.locator("tbody tr").nth(1).locator("td").nth(1).inner_text() == "0"
+    assert [t.split("\n")[0] for t in curve.locator("svg text.chart-label").all_text_contents()] == attempts
     # The month chart labels its months.
     months = page.locator("#success_month tbody tr").count()
     assert months >= 5 and page.locator("#success_month svg text.chart-label").count() == months
