@@ -58,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     from directory.logchain import install_log_chain
     from directory.referrals.guards import install_guards
     from directory.referrals.routes import bp as referrals_bp
+    from directory.reports.routes import agency_bp
     from directory.reports.routes import bp as reports_bp
     from directory.search.routes import bp as search_bp
     from directory.search.sync import install_sync
@@ -69,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(search_bp)
     app.register_blueprint(referrals_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(agency_bp)
     app.register_blueprint(api_bp)
     install_sync(app)
     install_guards()

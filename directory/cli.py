@@ -20,6 +20,7 @@ from directory.seed import SeedError, load_seed, read_yaml
 def register_cli(app: Flask) -> None:
     from directory.api.cli import export_hsds_command, import_hsds_command
     from directory.backup import audit_verify_command, backup_command, restore_command
+    from directory.reports.summary import monthly_summaries_command
 
     app.cli.add_command(audit_verify_command)
     app.cli.add_command(backup_command)
@@ -31,6 +32,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(search_sync_command)
     app.cli.add_command(import_hsds_command)
     app.cli.add_command(export_hsds_command)
+    app.cli.add_command(monthly_summaries_command)
 
 
 @click.command("seed")

@@ -68,6 +68,24 @@ def _install_template_gettext(app: Flask) -> None:
     )
 
 
+def local_name(name: str | None, alternate: str | None = None, locale: str | None = None) -> str:
+    """A listing's name in the UI's language (``locale``, else the request's): its English alternate
+    name in the English UI when it has one, else its own name. Services, organizations and districts
+    (``district_name``) are shown through this one rule."""
+    if locale is None:
+        locale = select_locale()
+    if locale == "en" and alternate and alternate.strip():
+        return alternate.strip()
+    return name or ""
+
+
+def district_name(district: str | None, locale: str | None = None) -> str:
+    """A district (stored by its Chinese name) in the UI's language."""
+    from directory.catalog.models import DISTRICT_NAMES_EN
+
+    return local_name(district, DISTRICT_NAMES_EN.get(district or ""), locale)
+
+
 def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK)
 
@@ -167,3 +185,5 @@ def init_i18n(app: Flask, babel: Babel) -> None:
     @app.context_processor
     def inject_language():
         return {"current_language": select_locale(), "language_names": LANGUAGE_NAMES}
+
+    app.jinja_env.globals.update(local_name=local_name, district_name=district_name)

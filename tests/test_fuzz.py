@@ -61,7 +61,7 @@ GROUPS = {
     "public": ("catalog", "search", "api", "accounts"),
     "referrals": ("referrals",),
     "manage": ("manage",),
-    "reports": ("reports",),
+    "reports": ("reports", "agency_reports"),
 }
 SKIP = {
     ("accounts.logout", "POST"),  # would end the login the rest of the run needs (tested in test_accounts)
@@ -105,7 +105,8 @@ QUERY = {
     "accounts": ["next"],
     "referrals": ["q", "page", "status", "service", "client", "need", "location", "organization", "next", "correct"],
     "manage": ["organization", "page"],
-    "reports": ["start", "end", "category", "subcategories", "district", "organization", "caseworker", "page"],
+    "reports": ["start", "end", "category", "subcategories", "district", "organization", "caseworker", "page", "month"],
+    "agency_reports": ["start", "end", "service", "organization", "month"],
 }
 FACTS = list(FACT_FIELDS)  # the client-situation fields every search and service page reads
 

@@ -133,6 +133,11 @@ def _made(text: str) -> datetime:
 
 @pytest.fixture
 def history(seeded_app):
+    return build_history(seeded_app)
+
+
+def build_history(seeded_app) -> SimpleNamespace:
+    """The history above, in the seeded app's database (also for the tests of the report pages)."""
     seeded_app.config["REPORT_MIN_CLIENTS"] = 3  # the history concerns three clients (see report())
     today = local_today()
     users = SimpleNamespace(

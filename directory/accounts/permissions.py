@@ -87,3 +87,13 @@ def can_override_consent(user: Actor | None) -> bool:
 def can_view_reports(user: Actor | None) -> bool:
     """Managers and admins see the aggregate reports; caseworkers and agency staff do not."""
     return _signed_in(user) and user.role in ("manager", "admin")
+
+
+def can_view_agency_reports(user: Actor | None, organization_id: str | None) -> bool:
+    """Agency staff see their own organization's figures (aggregates, never a client); managers and
+    admins any organization's."""
+    if not _signed_in(user) or not organization_id:
+        return False
+    if user.role in ("manager", "admin"):
+        return True
+    return user.role == "agency_staff" and user.organization_id == organization_id

@@ -54,6 +54,20 @@ DISTRICTS = (
     "从化区",
     "增城区",
 )
+# The districts' English names (the gazetteer's aliases), shown in the English UI (i18n.district_name).
+DISTRICT_NAMES_EN = {
+    "越秀区": "Yuexiu District",
+    "荔湾区": "Liwan District",
+    "海珠区": "Haizhu District",
+    "天河区": "Tianhe District",
+    "白云区": "Baiyun District",
+    "黄埔区": "Huangpu District",
+    "番禺区": "Panyu District",
+    "花都区": "Huadu District",
+    "南沙区": "Nansha District",
+    "从化区": "Conghua District",
+    "增城区": "Zengcheng District",
+}
 
 service_taxonomy = Table(
     "service_taxonomy",

@@ -13,6 +13,7 @@ from wtforms.validators import Optional, ValidationError
 from directory.accounts.models import User
 from directory.catalog.models import DISTRICTS, Organization, TaxonomyTerm
 from directory.extensions import db
+from directory.i18n import district_name, local_name
 from directory.referrals.models import Client
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)  # report dates; beyond them is a typo
@@ -55,12 +56,35 @@ class ReportFilterForm(FlaskForm):
         for term in children.get(None, []):
             add(term, 0)
         self.category.choices = categories
-        self.district.choices = [("", str(_l("All districts"))), *((d, d) for d in DISTRICTS)]
-        organizations = db.session.execute(select(Organization.id, Organization.name).order_by(Organization.name))
-        self.organization.choices = [("", str(_l("All organizations"))), *((i, n) for i, n in organizations)]
+        self.district.choices = [("", str(_l("All districts"))), *((d, district_name(d, locale)) for d in DISTRICTS)]
+        organizations = db.session.execute(
+            select(Organization.id, Organization.name, Organization.alternate_name).order_by(Organization.name)
+        )
+        named = [(i, local_name(n, alternate, locale)) for i, n, alternate in organizations]
+        self.organization.choices = [("", str(_l("All organizations"))), *named]
         owners = db.session.execute(
             select(User.id, User.display_name)
             .where(User.id.in_(select(Client.owner_id)))
             .order_by(User.display_name, User.id)
         )
         self.caseworker.choices = [("", str(_l("All caseworkers"))), *((str(i), n) for i, n in owners)]
+
+
+class AgencyFilterForm(FlaskForm):
+    """The agency figures' filter: the period and one of the organization's services."""
+
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("From"), validators=[Optional(), _plausible_date])
+    end = DateField(_l("To"), validators=[Optional(), _plausible_date])
+    service = SelectField(_l("Service"), validators=[Optional()])
+
+    def validate_end(self, field) -> None:
+        if field.data and self.start.data and field.data < self.start.data:
+            raise ValidationError(_l("The end date cannot be before the start date."))
+
+    def fill_choices(self, services: dict[str, str]) -> None:
+        """``services``: the organization's, id → name."""
+        named = sorted(services.items(), key=lambda item: item[1])
+        self.service.choices = [("", str(_l("All services"))), *named]

@@ -60,6 +60,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from directory.accounts.models import User
 from directory.catalog.models import Organization, Service, TaxonomyTerm
 from directory.extensions import db
+from directory.i18n import district_name, local_name
 from directory.referrals.models import Referral, Refusal
 from directory.referrals.rules import ACTIVE_STATUSES, STALE_AFTER
 
@@ -744,12 +745,51 @@ def term_labels(locale: str) -> dict[str, str]:
     return {code: (name_en if locale == "en" and name_en else name) for code, name, name_en in rows}
 
 
-def _name(row, terms: dict[str, str] | None) -> str:
-    if row.label:
-        return row.label
-    if terms is not None and row.key:
-        return terms.get(row.key, row.key)
-    return row.key or ""
+@dataclass(frozen=True)
+class Names:
+    """What the rows are named in the UI's language (``i18n.local_name``): categories by their code, and
+    in English the English names of services, organizations and districts where they have one."""
+
+    locale: str = "zh"
+    terms: dict[str, str] = field(default_factory=dict)
+    services: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # id → its, its org's
+    organizations: dict[str, str | None] = field(default_factory=dict)
+
+    def label(self, by: str, key: str, label: str | None) -> str:
+        if by == "category":
+            return label or self.terms.get(key, key)
+        if by == "district":
+            return district_name(label or key, self.locale)
+        alternate = {"resource": self.services.get(key, (None, None))[0], "organization": self.organizations.get(key)}
+        return local_name(label or key, alternate.get(by), self.locale)
+
+    def detail(self, by: str, key: str, detail: str | None) -> str:
+        """The organization of a resource."""
+        if by != "resource":
+            return detail or ""
+        return local_name(detail, self.services.get(key, (None, None))[1], self.locale)
+
+
+def row_names(locale: str) -> Names:
+    """The names of the report rows in ``locale`` (the listings' English names are read in English only)."""
+    if locale != "en":
+        return Names(locale, term_labels(locale))
+    rows = db.session.execute(
+        select(Service.id, Service.alternate_name, Organization.id, Organization.alternate_name).join(
+            Organization, Organization.id == Service.organization_id
+        )
+    )
+    services, organizations = {}, {}
+    for service_id, alternate, organization_id, organization_alternate in rows:
+        services[service_id] = (alternate, organization_alternate)
+        organizations[organization_id] = organization_alternate
+    return Names(locale, term_labels(locale), services, organizations)
+
+
+def _name(row, by: str, found: Names | None) -> str:
+    if found is None:
+        return row.label or row.key or ""
+    return found.label(by, row.key or "", row.label)
 
 
 # --- reading the rows: one function per figure or table ------------------------------------------
@@ -766,10 +806,17 @@ def read_overview(rows: Rows) -> Overview:
     return Overview(*counts)
 
 
-def read_success(rows: Rows, by: str, terms: dict[str, str] | None = None) -> list[RateRow]:
+def read_success(rows: Rows, by: str, labels: Names | None = None) -> list[RateRow]:
     """Rows most final outcomes first (months in order)."""
     found = [
-        RateRow(row.key or "", _name(row, terms), _int(row.n1), _int(row.n2), _int(row.n3), row.detail or "")
+        RateRow(
+            row.key or "",
+            _name(row, by, labels),
+            _int(row.n1),
+            _int(row.n2),
+            _int(row.n3),
+            labels.detail(by, row.key or "", row.detail) if labels else row.detail or "",
+        )
         for row in rows.get(f"success_{by}", [])
     ]
     if by == "month":
@@ -790,14 +837,16 @@ def read_refusals(rows: Rows, by: str) -> list[CountRow]:
     return sorted(found, key=lambda r: (-r.count, r.key))
 
 
-def read_refusals_at(rows: Rows, by: str, terms: dict[str, str] | None = None) -> list[RefusalRow]:
+def read_refusals_at(rows: Rows, by: str, labels: Names | None = None) -> list[RefusalRow]:
     """Places with the most refusals first; within one, the most frequent party and reason first.
 
     Thousands of rows at a large scale (resource × party × reason): read by position, one pass."""
     found = []
     for _, key, label, detail, party, reason, n1, n2, _, _ in rows.get(f"refusals_at_{by}", []):
         key = key or ""
-        name = label or (terms.get(key, key) if terms is not None else key)
+        if labels is not None:
+            label, detail = labels.label(by, key, label), labels.detail(by, key, detail)
+        name = label or key
         found.append(RefusalRow(key, name, detail or "", party or "", reason or "", int(n1 or 0), int(n2 or 0)))
     found.sort(key=lambda r: (-r.total, r.label, r.key, -r.count, r.party, r.reason))
     return found
@@ -844,8 +893,7 @@ def overview(f: ReportFilter) -> Overview:
 def success_by(f: ReportFilter, by: str) -> list[RateRow]:
     """Referrals, final outcomes and successes per resource, organization, category, district,
     caseworker or month (local)."""
-    terms = term_labels(f.locale) if by == "category" else None
-    return read_success(figures(f, (f"success_{by}",)), by, terms)
+    return read_success(figures(f, (f"success_{by}",)), by, row_names(f.locale))
 
 
 def workload(f: ReportFilter) -> list[WorkloadRow]:
@@ -862,8 +910,7 @@ def refusals_by(f: ReportFilter, by: str) -> list[CountRow]:
 
 def refusals_at(f: ReportFilter, by: str) -> list[RefusalRow]:
     """Which doors close and why: refusals per resource (or category) × party × reason."""
-    terms = term_labels(f.locale) if by == "category" else None
-    return read_refusals_at(figures(f, (f"refusals_at_{by}",)), by, terms)
+    return read_refusals_at(figures(f, (f"refusals_at_{by}",)), by, row_names(f.locale))
 
 
 def attempt_curve(f: ReportFilter) -> Curve:
@@ -939,12 +986,12 @@ def dashboard(
     rows = timed("figures", figures, f, names, top_places)
     stale = timed("stale_listings", stale_listings, f.today) if with_stale and f.today is not None else 0
     clients = timed("clients_in_scope", clients_in_scope, f, f.min_clients)
-    terms = term_labels(f.locale)
+    labels = row_names(f.locale)
     return Dashboard(
         overview=read_overview(rows),
-        success={by: read_success(rows, by, terms if by == "category" else None) for by in DIMENSIONS},
+        success={by: read_success(rows, by, labels) for by in DIMENSIONS},
         refusals={by: read_refusals(rows, by) for by in REFUSAL_GROUPS},
-        refusals_at={by: read_refusals_at(rows, by, terms if by == "category" else None) for by in REFUSAL_PLACES},
+        refusals_at={by: read_refusals_at(rows, by, labels) for by in REFUSAL_PLACES},
         curve=read_curve(rows),
         persistence=read_persistence(rows),
         medians=read_medians(rows),

@@ -12,14 +12,16 @@ One builder per table, used by both the page and the CSV export, so both follow 
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 
 from directory.referrals.labels import REFUSAL_REASON_LABELS, REFUSER_LABELS
 from directory.reports import queries
-from directory.reports.queries import MAX_ATTEMPT_BUCKET, Dashboard, RateRow, RefusalRow
+from directory.reports.queries import MAX_ATTEMPT_BUCKET, CurvePoint, Dashboard, RateRow, RefusalRow
 
 SMALL = 5  # counts below this (but above 0) are hidden; a selection of fewer clients is withheld
 ROUNDING = 5  # shown counts are rounded to a multiple of this
@@ -75,6 +77,15 @@ class Bar:
     text: str
 
 
+@dataclass(frozen=True)
+class Link:
+    """Where a row leads: the report with these filters set (over the page's own), at this table.
+    Filters only, never a record: the next level is a breakdown under the same small-cell rule."""
+
+    params: dict[str, str]
+    anchor: str
+
+
 @dataclass
 class Table:
     name: str
@@ -85,8 +96,11 @@ class Table:
     chart: list[Bar] = field(default_factory=list)
     chart_kind: str = "bar"  # "bar" or "line"
     chart_percent: bool = False
+    chart_title: str = ""  # when the chart shows something else than the table's title says
+    data_labels: bool = False  # a line chart writes each point's value beside it
     note: str = ""
     all_rows: int | None = None  # when ``rows`` are the first of more (the page); None: all of them
+    links: list[Link | None] = field(default_factory=list)  # per row: its first cell leads there
 
     @property
     def row_count(self) -> int:
@@ -95,8 +109,11 @@ class Table:
     def first(self, limit: int | None, all_rows: int) -> Table:
         """The table with its first ``limit`` rows (None: unchanged), knowing it has ``all_rows``."""
         if limit is not None:
-            self.rows, self.all_rows = self.rows[:limit], all_rows
+            self.rows, self.all_rows, self.links = self.rows[:limit], all_rows, self.links[:limit]
         return self
+
+    def link(self, index: int) -> Link | None:
+        return self.links[index] if index < len(self.links) else None
 
 
 def _rate_value(numerator: int, denominator: int) -> float | None:
@@ -136,8 +153,49 @@ def _first(rows: Sequence, limit: int | None) -> Sequence:
     return rows if limit is None else rows[: max(limit, CHART_BARS)]
 
 
+def month_bounds(month: str) -> tuple[date, date]:
+    """The first and last day of a month written 'YYYY-MM'."""
+    year, number = (int(part) for part in month.split("-"))
+    return date(year, number, 1), date(year, number, calendar.monthrange(year, number)[1])
+
+
+def fill_months(rows: Sequence[RateRow]) -> list[RateRow]:
+    """The months in order with the months between them that have no referral (0 referrals), so that a
+    chart of months spaces them evenly and shows every one."""
+    found = {row.key: row for row in rows if row.key}
+    if not found:
+        return list(rows)
+    first, last = month_bounds(min(found))[0], month_bounds(max(found))[0]
+    months, day = [], first
+    while day <= last:
+        key = f"{day.year:04d}-{day.month:02d}"
+        months.append(found.get(key) or RateRow(key, key, 0, 0, 0))
+        day = month_bounds(key)[1] + timedelta(days=1)
+    return months
+
+
+# A breakdown row leads to the resources of that category (district, organization …): the same report
+# filtered by it, at the success rate by resource.
+DRILL = {"category": "category", "organization": "organization", "district": "district", "caseworker": "caseworker"}
+NEXT_LEVEL = "success_resource"
+
+
+def drill_link(by: str, key: str) -> Link | None:
+    """Where a row of the ``by`` breakdown leads: its resources (a month: that month's)."""
+    if not key:
+        return None
+    if by == "month":
+        start, end = month_bounds(key)
+        return Link({"start": start.isoformat(), "end": end.isoformat()}, NEXT_LEVEL)
+    if by in DRILL:
+        return Link({DRILL[by]: key}, NEXT_LEVEL)
+    return None
+
+
 def success_table(by: str, rows: Sequence[RateRow], subcategories: bool = False, limit: int | None = None) -> Table:
     """The table; with ``limit``, only its first rows (and enough for the chart)."""
+    if by == "month":
+        rows = fill_months(rows)
     columns = [str(DIMENSION_HEADERS[by])]
     if by == "resource":
         columns.append(str(_l("Organization")))
@@ -150,13 +208,14 @@ def success_table(by: str, rows: Sequence[RateRow], subcategories: bool = False,
         str(_l("Got the service")),
         str(_l("Success rate")),
     ]
-    cells, bars = [], []
+    cells, bars, links = [], [], []
     for row in _first(rows, limit):
         name = _place(row, by)
         lead = [name, row.detail] if by == "resource" else [name]
         rate = rate_cell(row.successes, row.final)
         cells.append([*lead, count_cell(row.referrals), count_cell(row.final), count_cell(row.successes), rate])
         bars.append(Bar(name, _rate_value(row.successes, row.final), rate))
+        links.append(drill_link(by, row.key))
     return Table(
         name=f"success_{by}",
         title=str(DIMENSION_TITLES[by]),
@@ -166,44 +225,208 @@ def success_table(by: str, rows: Sequence[RateRow], subcategories: bool = False,
         chart=bars,
         chart_kind="line" if by == "month" else "bar",
         chart_percent=True,
+        links=links,
     ).first(limit, len(rows))
 
 
 # --- overall figures -----------------------------------------------------------------------------
 
 
-def overview_table(d: Dashboard) -> Table:
-    o, p, m = d.overview, d.persistence, d.medians
-    rows = [
-        (_l("Referrals"), count_cell(o.referrals)),
-        (_l("Referrals with a final outcome"), count_cell(o.final)),
-        (_l("Referrals where the client got the service"), count_cell(o.successes)),
-        (_l("Referral success rate"), rate_cell(o.successes, o.final)),
-        (_l("Needs closed"), count_cell(o.needs_closed)),
-        (_l("Needs met"), count_cell(o.needs_met)),
-        (_l("Need fulfilment rate"), rate_cell(o.needs_met, o.needs_closed)),
-        (_l("Attempts per success"), _ratio_cell(p.attempts_on_final, p.successes)),
-        (_l("Successes after at least one refusal"), rate_cell(p.successes_after_refusal, p.successes)),
-        (_l("Needs met after a refused referral"), rate_cell(o.needs_met_after_refusal, o.needs_met)),
-        (_l("Median days from referral to acceptance"), _days_cell(m.to_acceptance, m.accepted)),
-        (_l("Median days from referral to the service"), _days_cell(m.to_service, m.delivered)),
-    ]
+@dataclass(frozen=True)
+class KeyFigure:
+    """A key figure: its label, its kind ("count", "rate", "ratio", "days": how its change is written),
+    how it is read from a dashboard (the cell and the value it shows, None when hidden) and the
+    breakdown it leads to (a table's name)."""
+
+    label: str
+    kind: str
+    read: Callable[[Dashboard], tuple[str, float | None]]
+    breakdown: str | None = None
+
+
+def _count_figure(n: int) -> tuple[str, float | None]:
+    return count_cell(n), _count_value(n)
+
+
+def _rate_figure(numerator: int, denominator: int) -> tuple[str, float | None]:
+    ratio = shown_ratio(numerator, denominator)
+    return rate_cell(numerator, denominator), None if ratio is None else 100 * ratio
+
+
+def _ratio_figure(numerator: int, denominator: int) -> tuple[str, float | None]:
+    return _ratio_cell(numerator, denominator), shown_ratio(numerator, denominator)
+
+
+def _days_figure(days: float | None, among: int) -> tuple[str, float | None]:
+    cell = _days_cell(days, among)
+    return cell, None if cell == NO_RATE else days
+
+
+KEY_FIGURES = (
+    KeyFigure(_l("Referrals"), "count", lambda d: _count_figure(d.overview.referrals), "success_organization"),
+    KeyFigure(
+        _l("Referrals with a final outcome"), "count", lambda d: _count_figure(d.overview.final), "success_resource"
+    ),
+    KeyFigure(
+        _l("Referrals where the client got the service"),
+        "count",
+        lambda d: _count_figure(d.overview.successes),
+        "success_resource",
+    ),
+    KeyFigure(
+        _l("Referral success rate"),
+        "rate",
+        lambda d: _rate_figure(d.overview.successes, d.overview.final),
+        "success_category",
+    ),
+    KeyFigure(_l("Needs closed"), "count", lambda d: _count_figure(d.overview.needs_closed), "success_category"),
+    KeyFigure(_l("Needs met"), "count", lambda d: _count_figure(d.overview.needs_met), "success_category"),
+    KeyFigure(
+        _l("Need fulfilment rate"),
+        "rate",
+        lambda d: _rate_figure(d.overview.needs_met, d.overview.needs_closed),
+        "success_category",
+    ),
+    KeyFigure(
+        _l("Attempts per success"),
+        "ratio",
+        lambda d: _ratio_figure(d.persistence.attempts_on_final, d.persistence.successes),
+        "curve",
+    ),
+    KeyFigure(
+        _l("Successes after at least one refusal"),
+        "rate",
+        lambda d: _rate_figure(d.persistence.successes_after_refusal, d.persistence.successes),
+        "curve",
+    ),
+    KeyFigure(
+        _l("Needs met after a refused referral"),
+        "rate",
+        lambda d: _rate_figure(d.overview.needs_met_after_refusal, d.overview.needs_met),
+        "refusals_at_resource",
+    ),
+    KeyFigure(
+        _l("Median days from referral to acceptance"),
+        "days",
+        lambda d: _days_figure(d.medians.to_acceptance, d.medians.accepted),
+        "success_resource",
+    ),
+    KeyFigure(
+        _l("Median days from referral to the service"),
+        "days",
+        lambda d: _days_figure(d.medians.to_service, d.medians.delivered),
+        "success_resource",
+    ),
+)
+
+
+def change_cell(kind: str, now: float | None, before: float | None) -> str:
+    """The change from the previous period, of the values as shown ("—" when either is hidden): counts
+    and days as a signed difference, rates in percentage points."""
+    if now is None or before is None:
+        return NO_RATE
+    diff = now - before
+    if abs(diff) < 0.005:
+        return "0"
+    if kind == "rate":
+        return str(_l("%(points)s pts", points=f"{diff:+.1f}"))
+    return f"{diff:+.0f}" if kind == "count" else f"{diff:+.2f}" if kind == "ratio" else f"{diff:+.1f}"
+
+
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The period just before [start, end], as long: whole calendar months give the same number of
+    months before (November → October, a quarter → the quarter before), any other range as many days."""
+    if start.day == 1 and end == month_bounds(f"{end.year:04d}-{end.month:02d}")[1]:
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        index = start.year * 12 + start.month - 1 - months
+        return date(index // 12, index % 12 + 1, 1), start - timedelta(days=1)
+    length = (end - start).days + 1
+    return start - timedelta(days=length), start - timedelta(days=1)
+
+
+def quick_periods(today: date) -> list[tuple[str, date, date]]:
+    """Periods a manager compares most (each with the one before it): last month, the last 3 and 12
+    whole months."""
+    this_month = date(today.year, today.month, 1)
+    periods = []
+    for label, months in ((_l("Last month"), 1), (_l("Last 3 months"), 3), (_l("Last 12 months"), 12)):
+        index = this_month.year * 12 + this_month.month - 1 - months
+        start = date(index // 12, index % 12 + 1, 1)
+        periods.append((str(label), start, this_month - timedelta(days=1)))
+    return periods
+
+
+def previous_range(start: date | None, end: date | None) -> tuple[date, date] | None:
+    """``previous_period`` of a date range; None without one, or when the period before would begin
+    before the calendar does (a range of a thousand years)."""
+    if start is None or end is None:
+        return None
+    try:
+        return previous_period(start, end)
+    except (OverflowError, ValueError):
+        return None
+
+
+def previous_filter(f: queries.ReportFilter) -> queries.ReportFilter | None:
+    """The same selection over the previous period; None without a date range (nothing to compare)."""
+    before = previous_range(f.start, f.end)
+    return None if before is None else replace(f, start=before[0], end=before[1])
+
+
+def overview_table(d: Dashboard, previous: Dashboard | None = None, period: tuple[date, date] | None = None) -> Table:
+    """The key figures; with the ``previous`` period's dashboard, each one beside the same figure then and
+    the change (nothing of a previous period that concerns too few clients is shown)."""
+    compare = previous is not None
+    hidden_before = compare and withheld(previous)
+    rows, links = [], []
+    for figure in KEY_FIGURES:
+        cell, value = figure.read(d)
+        row = [str(figure.label), cell]
+        if compare:
+            before_cell, before = (NO_RATE, None) if hidden_before else figure.read(previous)
+            row += [before_cell, change_cell(figure.kind, value, before)]
+        rows.append(row)
+        links.append(Link({}, figure.breakdown) if figure.breakdown else None)
+    columns = [str(_l("Figure")), str(_l("Value"))]
+    note = ""
+    if compare:
+        columns = [str(_l("Figure")), str(_l("This period")), str(_l("Previous period")), str(_l("Change"))]
+        if period is not None:
+            note = str(
+                _l("Previous period: %(start)s to %(end)s.", start=period[0].isoformat(), end=period[1].isoformat())
+            )
+        if hidden_before:
+            note += " " + withheld_note(previous)
     return Table(
         name="overview",
         title=str(_l("Key figures")),
-        columns=[str(_l("Figure")), str(_l("Value"))],
-        rows=[[str(label), value] for label, value in rows],
-        numeric={1},
+        columns=columns,
+        rows=rows,
+        numeric=set(range(1, len(columns))),
+        note=note.strip(),
+        links=links,
     )
 
 
 # --- persistence ---------------------------------------------------------------------------------
 
 
+def fill_attempts(points: Sequence[CurvePoint]) -> list[CurvePoint]:
+    """Every attempt number from 1 to the last one with a success ("10+" at most), those without a success
+    with 0 and the cumulative count so far: the chart's x-axis is the attempt number."""
+    found = {p.attempt: p for p in points}
+    filled, cumulative = [], 0
+    for attempt in range(1, max(found, default=0) + 1):
+        point = found.get(attempt)
+        cumulative = point.cumulative if point else cumulative
+        filled.append(point or CurvePoint(attempt, 0, cumulative))
+    return filled
+
+
 def curve_table(d: Dashboard) -> Table:
     final = d.curve.final
     cells, bars = [], []
-    for point in d.curve.points:
+    for point in fill_attempts(d.curve.points):
         n = f"{point.attempt}+" if point.attempt >= MAX_ATTEMPT_BUCKET else str(point.attempt)
         share = rate_cell(point.cumulative, final)
         cells.append([n, count_cell(point.successes), count_cell(point.cumulative), share])
@@ -222,6 +445,8 @@ def curve_table(d: Dashboard) -> Table:
         chart=bars,
         chart_kind="line",
         chart_percent=True,
+        chart_title=str(_l("Share of final referrals served by attempt number")),
+        data_labels=True,
         note=str(
             _l(
                 "Of %(final)s referrals with a final outcome. Attempts counted in the order they happened; "
@@ -394,20 +619,60 @@ def withheld_note(d: Dashboard) -> str:
 
 
 def _withhold(table: Table, d: Dashboard) -> Table:
-    table.rows, table.chart, table.all_rows, table.note = [], [], None, withheld_note(d)
+    table.rows, table.chart, table.all_rows, table.note, table.links = [], [], None, withheld_note(d), []
     return table
 
 
-def all_tables(d: Dashboard, subcategories: bool = False, limit: int | None = None) -> dict[str, Table]:
+@dataclass(frozen=True)
+class Previous:
+    """The previous period's key figures, to set beside the selection's."""
+
+    dashboard: Dashboard
+    start: date
+    end: date
+
+
+def previous(f: queries.ReportFilter) -> Previous | None:
+    """The key figures of the same selection over the previous period (``previous_period``); None
+    without a date range."""
+    before = previous_filter(f)
+    if before is None:
+        return None
+    data = queries.dashboard(before, TABLES["overview"][0], with_stale=False)
+    return Previous(data, before.start, before.end)
+
+
+def _overview(d: Dashboard, before: Previous | None) -> Table:
+    if before is None:
+        return overview_table(d)
+    return overview_table(d, before.dashboard, (before.start, before.end))
+
+
+def all_tables(
+    d: Dashboard, subcategories: bool = False, limit: int | None = None, before: Previous | None = None
+) -> dict[str, Table]:
     """Every table; with ``limit``, the ``PAGED`` ones hold their first rows only (the page shows those,
-    the CSV export builds the whole table): thousands of rows are never made into cells for nothing."""
+    the CSV export builds the whole table): thousands of rows are never made into cells for nothing.
+    With ``before``, the key figures beside the previous period's."""
     built = {name: build(d, subcategories, limit if name in PAGED else None) for name, (_, build) in TABLES.items()}
+    built["overview"] = _overview(d, before)
+    return {name: _withhold(table, d) for name, table in built.items()} if withheld(d) else built
+
+
+def some_tables(
+    d: Dashboard, names: Sequence[str], limit: int | None = None, before: Previous | None = None
+) -> dict[str, Table]:
+    """The named tables only (a monthly summary's), their first ``limit`` rows; with ``before``, the key
+    figures beside the previous period's."""
+    built = {name: TABLES[name][1](d, False, limit) for name in names}
+    if "overview" in built:
+        built["overview"] = _overview(d, before)
     return {name: _withhold(table, d) for name, table in built.items()} if withheld(d) else built
 
 
 def one_table(name: str, f: queries.ReportFilter) -> Table:
-    """Compute only what one table needs (the CSV export)."""
+    """Compute only what one table needs (the CSV export; the key figures with the previous period's)."""
     needed, build = TABLES[name]
     data = queries.dashboard(f, needed, with_stale=False)
-    table = build(data, f.subcategories, None)
+    table = _overview(data, previous(f)) if name == "overview" else build(data, f.subcategories, None)
     return _withhold(table, data) if withheld(data) else table

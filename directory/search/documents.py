@@ -81,6 +81,7 @@ def service_documents(service: Service) -> Iterator[dict]:
         "name": service.name,
         "alt_name": service.alternate_name or "",
         "org_name": service.organization.name,
+        "org_alt_name": service.organization.alternate_name or "",
         "description": service.description or "",
         "taxonomy": taxonomy,
         "codes": ",".join(t.code for t in terms),

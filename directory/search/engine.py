@@ -163,6 +163,8 @@ class Hit:
     snippet: Markup = field(default_factory=Markup)
     description: str = ""  # the full text the snippet is cut from
     eligibility: Verdict | None = None  # with a client's facts
+    alt_name: str = ""  # the English names, shown in the English UI (i18n.local_name)
+    org_alt_name: str = ""
 
 
 @dataclass
@@ -333,6 +335,8 @@ def _hit(fields: dict, score: float) -> Hit:
         name=fields.get("name", ""),
         org_name=fields.get("org_name", ""),
         district=fields.get("district", ""),
+        alt_name=fields.get("alt_name") or "",
+        org_alt_name=fields.get("org_alt_name") or "",
         address=fields.get("address", ""),
         codes=[c for c in (fields.get("codes") or "").split(",") if c],
         latitude=fields.get("lat"),

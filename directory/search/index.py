@@ -36,7 +36,7 @@ from directory.search.spatial import forget_segments_except, leaves, segment_key
 from directory.search.synonyms import Synonyms, seed_synonyms
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11  # 11: the organization's English name (org_alt_name)
 CURSOR_FILE = "lianjie-cursor.json"
 GAP_TTL_SECONDS = 600.0  # longer than any transaction that writes the outbox
 GAP_WINDOW = 10_000  # how far below the newest applied id a missing id is still waited for
@@ -69,6 +69,7 @@ def make_schema(synonyms: Synonyms | None = None) -> fields.Schema:
         name=fields.STORED,
         alt_name=fields.STORED,
         org_name=fields.STORED,
+        org_alt_name=fields.STORED,
         description=fields.STORED,
         address=fields.STORED,
         eligibility=fields.STORED,

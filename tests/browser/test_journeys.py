@@ -35,6 +35,15 @@ LANGS = ["zh", "en"]
 CLIENT_A = "阿芳（化名）"
 CLIENT_B = "老周（化名）"
 SKIN_INSTITUTE = "广州市皮肤病防治所"
+SKIN_CLINIC = "美沙酮维持治疗门诊（越秀）"
+# Search results and service pages show a listing's English name in English (i18n.local_name).
+LISTED = {
+    "zh": {SKIN_INSTITUTE: SKIN_INSTITUTE, SKIN_CLINIC: SKIN_CLINIC},
+    "en": {
+        SKIN_INSTITUTE: "Guangzhou Institute of Dermatology",
+        SKIN_CLINIC: "Methadone maintenance treatment clinic, Yuexiu",
+    },
+}
 BRAIN_HOSPITAL = "广州医科大学附属脑科医院"
 # Words of the demo data (the taxonomy has a Chinese and an English name).
 METHADONE_KIND = {"zh": "— 美沙酮门诊", "en": "— Methadone maintenance clinics"}
@@ -134,7 +143,7 @@ def test_caseworker_refers_until_the_need_is_met(browser, live_server, catalogue
     results = page.locator("ol.results > li")
     see(results.first).to_be_visible()
     see(page.locator(".result-count")).to_contain_text(tr("within %(km)s km of %(place)s", km="10", place="天河区"))
-    clinic = results.filter(has_text=SKIN_INSTITUTE)
+    clinic = results.filter(has_text=LISTED[lang][SKIN_INSTITUTE])
     unit = tr("%(km)s km", km="").strip()  # 公里 / km
     see(clinic.locator(".distance")).to_have_text(re.compile(r"^\d+\.\d " + re.escape(unit) + "$"))
     see(clinic.locator(".verdict")).to_contain_text(tr("Eligible"))
@@ -142,14 +151,14 @@ def test_caseworker_refers_until_the_need_is_met(browser, live_server, catalogue
 
     # Open the result, then come back and refer.
     clinic.get_by_role("heading").get_by_role("link").click()
-    see(page.get_by_role("heading", level=1)).to_have_text("美沙酮维持治疗门诊（越秀）")
+    see(page.get_by_role("heading", level=1)).to_have_text(LISTED[lang][SKIN_CLINIC])
     see(page.locator("#eligibility")).to_contain_text(tr("Requirements"))
     journey.look(page, "06-service")
     page.go_back()
-    results.filter(has_text=SKIN_INSTITUTE).get_by_role("link", name=tr("Refer"), exact=True).click()
+    results.filter(has_text=LISTED[lang][SKIN_INSTITUTE]).get_by_role("link", name=tr("Refer"), exact=True).click()
 
     # The referral form: her eligibility line by line; no consent for this organization yet.
-    see(page.get_by_role("heading", level=1)).to_contain_text("美沙酮维持治疗门诊（越秀）")
+    see(page.get_by_role("heading", level=1)).to_contain_text(SKIN_CLINIC)
     verdict = page.locator(".verdict-block")
     see(verdict).to_contain_text(tr("For this client"))
     see(verdict.locator(".verdict-eligible")).to_have_text(tr("Eligible"))
