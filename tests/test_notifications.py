@@ -327,3 +327,15 @@ def test_reminders_for_follow_ups_coming_due_and_unanswered_referrals_are_writte
     again = seeded_app.test_cli_runner().invoke(args=["queue-reminders"])
     assert "Reminders written: 0." in again.output
     assert notices.queue_reminders(local_today() + timedelta(days=4)) == 1  # the fresh one's follow-up now
+
+
+def test_the_notifications_migration_goes_down_and_up_again(app):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect
+
+    assert {"notification", "notification_delivery"} <= set(inspect(db.engine).get_table_names())
+    db.session.remove()
+    downgrade(revision="b8e3f1a7c542")
+    assert not {"notification", "notification_delivery"} & set(inspect(db.engine).get_table_names())
+    upgrade()
+    assert {"notification", "notification_delivery"} <= set(inspect(db.engine).get_table_names())
