@@ -37,7 +37,9 @@ def send_digests_command() -> None:
         click.echo("E-mail is not configured (SMTP_HOST): no digests to send.")
         return
     today = utcnow().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
-    users = db.session.scalars(select(User).where(User.active.is_(True), User.email.is_not(None)).order_by(User.id))
+    users = db.session.scalars(
+        select(User).where(User.active.is_(True), User.email.is_not(None)).order_by(User.id)
+    ).all()
     queued = notifications.queue_digests(users, today)
     db.session.commit()
     report = sender.deliver_pending()
