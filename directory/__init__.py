@@ -56,6 +56,9 @@ def create_app(config: dict | None = None) -> Flask:
     from directory.catalog.versions import install_listing_versions
     from directory.cli import register_cli
     from directory.logchain import install_log_chain
+    from directory.notifications.routes import bp as notifications_bp
+    from directory.notifications.sender import install_sender
+    from directory.referrals.answer_link import bp as answer_link_bp
     from directory.referrals.guards import install_guards
     from directory.referrals.routes import bp as referrals_bp
     from directory.reports.routes import agency_bp
@@ -72,7 +75,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(reports_bp)
     app.register_blueprint(agency_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(answer_link_bp)
     install_sync(app)
+    install_sender()
     install_guards()
     install_audit_writer()
     app.after_request(commit_view_audit)

@@ -21,6 +21,8 @@ def register_cli(app: Flask) -> None:
     from directory.api.cli import export_hsds_command, import_hsds_command
     from directory.backup import audit_verify_command, backup_command, restore_command
     from directory.reports.summary import monthly_summaries_command
+    from directory.notifications.cli import send_digests_command, send_notifications_command
+    from directory.referrals.notices import queue_reminders_command
 
     app.cli.add_command(audit_verify_command)
     app.cli.add_command(backup_command)
@@ -33,6 +35,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(import_hsds_command)
     app.cli.add_command(export_hsds_command)
     app.cli.add_command(monthly_summaries_command)
+    app.cli.add_command(send_notifications_command)
+    app.cli.add_command(send_digests_command)
+    app.cli.add_command(queue_reminders_command)
 
 
 @click.command("seed")

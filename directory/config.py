@@ -28,10 +28,33 @@ ENV_KEYS = (
     "GEOCODER_OPTIONS",
     "REPORT_MIN_CLIENTS",
     "OVERRIDE_MAX_DAYS",
+    "PUBLIC_BASE_URL",
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_SECURITY",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "MAIL_FROM",
+    "NOTIFY_WEBHOOK_URL",
+    "NOTIFY_TIMEOUT",
+    "NOTIFY_MAX_ATTEMPTS",
+    "NOTIFY_AFTER_COMMIT",
+    "UNANSWERED_AFTER_DAYS",
+    "ANSWER_LINK_DAYS",
 )
 
-INT_KEYS = ("SESSION_IDLE_TIMEOUT", "TRUSTED_PROXY_COUNT", "REPORT_MIN_CLIENTS", "OVERRIDE_MAX_DAYS")
-FLOAT_KEYS = ("GEOCODER_TIMEOUT", "GEOCODER_MIN_DELAY")
+INT_KEYS = (
+    "SESSION_IDLE_TIMEOUT",
+    "TRUSTED_PROXY_COUNT",
+    "REPORT_MIN_CLIENTS",
+    "OVERRIDE_MAX_DAYS",
+    "SMTP_PORT",
+    "NOTIFY_MAX_ATTEMPTS",
+    "UNANSWERED_AFTER_DAYS",
+    "ANSWER_LINK_DAYS",
+)
+FLOAT_KEYS = ("GEOCODER_TIMEOUT", "GEOCODER_MIN_DELAY", "NOTIFY_TIMEOUT")
+BOOL_KEYS = ("SESSION_COOKIE_SECURE", "NOTIFY_AFTER_COMMIT")
 JSON_KEYS = ("GEOCODER_OPTIONS",)
 
 
@@ -73,10 +96,24 @@ class DefaultConfig:
     GEOCODER_OPTIONS: dict | None = None  # other geopy services: their constructor's arguments
     DEMO_PASSWORD: str | None = None
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a hash method, not a password)
+    # Notifications (docs/notifications.md): each channel beyond the app is optional.
+    PUBLIC_BASE_URL: str | None = None  # https://lianjie.example.org: the links in e-mails and webhooks
+    SMTP_HOST: str | None = None  # no host: no e-mail
+    SMTP_PORT: int | None = None  # default 25, 465 with ssl, 587 with starttls
+    SMTP_SECURITY = "none"  # none | starttls | ssl
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    MAIL_FROM: str | None = None
+    NOTIFY_WEBHOOK_URL: str | None = None  # POST JSON (a WeCom group robot's URL, for example)
+    NOTIFY_TIMEOUT = 10.0  # seconds for one SMTP or webhook exchange
+    NOTIFY_MAX_ATTEMPTS = 12  # tries of one delivery before it is marked failed
+    NOTIFY_AFTER_COMMIT = True  # a background thread sends right after a commit that queued something
+    UNANSWERED_AFTER_DAYS = 3  # a referral without an answer this long reminds the agency and the caseworker
+    ANSWER_LINK_DAYS = 7  # how long the agency's answer-by-link stays valid
 
 
 def _env_value(key: str, raw: str) -> object:
-    if key == "SESSION_COOKIE_SECURE":
+    if key in BOOL_KEYS:
         return raw.lower() in {"1", "true", "yes", "on"}
     if key in FLOAT_KEYS:
         try:
@@ -116,6 +153,8 @@ def load_config(app, overrides: dict | None = None) -> None:
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 366:
         raise RuntimeError(f"OVERRIDE_MAX_DAYS must be a whole number of days from 1 to 366, not {days!r}")
 
+    _check_notification_config(app.config)
+
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
@@ -127,6 +166,22 @@ def load_config(app, overrides: dict | None = None) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance)
     prepare_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
+
+
+def _check_notification_config(config) -> None:
+    """Refuse to start with a notification setting that would only fail later, at the first delivery."""
+    if config.get("SMTP_SECURITY") not in ("none", "starttls", "ssl"):
+        raise RuntimeError(f"SMTP_SECURITY must be none, starttls or ssl, not {config.get('SMTP_SECURITY')!r}")
+    if config.get("SMTP_HOST") and not config.get("MAIL_FROM"):
+        raise RuntimeError("MAIL_FROM must be set when SMTP_HOST is (the sender of the notification e-mails)")
+    for key in ("NOTIFY_WEBHOOK_URL", "PUBLIC_BASE_URL"):
+        value = config.get(key)
+        if value and not str(value).startswith(("http://", "https://")):
+            raise RuntimeError(f"{key} must start with http:// or https://, not {value!r}")
+    for key in ("UNANSWERED_AFTER_DAYS", "ANSWER_LINK_DAYS", "NOTIFY_MAX_ATTEMPTS"):
+        value = config.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 366:
+            raise RuntimeError(f"{key} must be a whole number from 1 to 366, not {value!r}")
 
 
 def _instance_secret(instance: Path) -> str:

@@ -42,7 +42,9 @@ from directory.catalog.models import (
 from directory.catalog.services import local_today
 from directory.eligibility.forms import FACT_FIELDS
 from directory.extensions import db
+from directory.notifications.models import Notification
 from directory.referrals import services as referrals
+from directory.referrals.notices import answer_token
 from tests.conftest import csrf_token, login
 from tests.test_referrals import service, world  # noqa: F401  (the shared fixture)
 
@@ -59,7 +61,7 @@ FUZZ = settings(
 ROLES = {"anonymous": None, "caseworker": "owner", "agency": "mmt-staff", "manager": "boss", "admin": "root"}
 GROUPS = {
     "public": ("catalog", "search", "api", "accounts"),
-    "referrals": ("referrals",),
+    "referrals": ("referrals", "notifications", "answer_link"),
     "manage": ("manage",),
     "reports": ("reports", "agency_reports"),
 }
@@ -264,6 +266,8 @@ def fuzz_world(seeded_app, world):  # noqa: F811
         "holiday_id": holiday.id if holiday else "none",
         "code": term.code,
         "filename": "style.css",
+        "notification_id": db.session.scalar(select(Notification.id).order_by(Notification.id)) or 1,
+        "token": answer_token(world.referral.id, world.users.agency.id),
     }
     by_endpoint = {
         "catalog.district": {"name": "越秀区"},
@@ -308,6 +312,7 @@ def _form_fields(app) -> dict[str, list[str]]:
         "referrals.revoke_override": [rf.RevokeOverrideForm],
         "referrals.add_attempt": [rf.AttemptForm],
         "referrals.answer_referral": [rf.AgencyAnswerForm],
+        "answer_link.answer": [rf.AgencyAnswerForm],
         "accounts.login": [LoginForm],
     }
     fields: dict[str, list[str]] = {}

@@ -623,7 +623,7 @@ def test_the_page_runs_the_same_statements_however_many_rows(seeded_app, history
         return len(statements)
 
     before = page_statements()
-    assert before <= 12  # user, filter choices, the two figure statements, labels, stale listings
+    assert before <= 13  # user, filter choices, the two figure statements, labels, stale listings, the bell
     user = create_user("cw-c", PASSWORD, "caseworker", display_name="Cai")
     client = services.create_client(user, {"display_name": "案主S", "district": "白云区"}, {})
     consent = {"category": "drug-treatment", "fields": ["name"], "purpose": "referral", "valid_from": date(2026, 1, 1)}

@@ -330,3 +330,14 @@ def override_shared_fields(override: OverrideLike | None, refused: Iterable[str]
     if override is None or not override_in_force(override, today):
         return frozenset()
     return shared_fields(override.fields) - frozenset(refused)
+
+
+def agency_answer_blocked(status: str, need_status: str, answer: str) -> str | None:
+    """Why the receiving agency may not give this answer now, or None: "closed" once the need is closed or
+    the service delivered; "answered" for accept or decline after the referral was accepted or refused, and
+    for delivered after a refusal (the answer stands; the caseworker records a change of mind)."""
+    if need_status != "open" or status == "delivered":
+        return "closed"
+    if status == "refused" or (status == "accepted" and answer in ("accept", "decline")):
+        return "answered"
+    return None

@@ -25,7 +25,7 @@ from directory.eligibility.rules import INELIGIBLE, Verdict, evaluate
 from directory.extensions import db
 from directory.geo.geocoder import GeoResult, resolve_for_app
 from directory.models_base import utcnow
-from directory.referrals import rules
+from directory.referrals import notices, rules
 from directory.referrals.models import (
     REFERRAL_DIMENSIONS,
     Attempt,
@@ -398,6 +398,7 @@ def create_referral(
     if referral.eligibility_override_reason:
         detail["eligibility_override"] = True
     audit("create", "referral", referral.id, client.id, detail, user=user)
+    notices.referral_made(referral)
     return referral
 
 
@@ -468,6 +469,20 @@ def _keep_refusals(referral: Referral) -> None:
 AGENCY_ANSWERS = {"accept": "accepted", "decline": "refused", "delivered": "service_delivered"}
 
 
+ANSWER_BLOCKED_MESSAGES = {
+    "closed": _l("This referral is closed: the service was delivered or the client's need was closed."),
+    "answered": _l("Your organization already answered this referral. Contact the caseworker to change the answer."),
+}
+
+
+class AnswerBlocked(ReferralError):
+    """The agency's answer is refused: the referral is closed, or already answered (``rules.agency_answer_blocked``)."""
+
+    def __init__(self, why: str):
+        super().__init__({"form": ANSWER_BLOCKED_MESSAGES[why]})
+        self.why = why
+
+
 class BasisEnded(ReferralError):
     """The agency's answer is refused: the consent (or override) the referral was made under has ended."""
 
@@ -491,6 +506,9 @@ def agency_answer(
     why = basis_ended(referral, today or local_today())
     if why is not None:
         raise BasisEnded(why)
+    blocked = rules.agency_answer_blocked(referral.status, referral.need_status, answer)
+    if blocked is not None:
+        raise AnswerBlocked(blocked)
     values: dict[str, Any] = {
         "occurred_at": utcnow(),
         "channel": "lianjie",
@@ -500,7 +518,9 @@ def agency_answer(
     }
     if answer == "decline":
         values.update(refused_by="provider", refusal_reason=reason)
-    return record_attempt(referral, values, user)
+    attempt = record_attempt(referral, values, user)
+    notices.answer_given(referral, attempt.outcome)
+    return attempt
 
 
 # --- keep trying ---------------------------------------------------------------------------------

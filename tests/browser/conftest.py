@@ -165,15 +165,16 @@ class LiveServer:
             self.process.wait()
 
 
-def start_server(site: DemoSite, tmp: Path) -> LiveServer:
-    """gunicorn (the production settings, one worker with threads) on a fresh copy of the demo site."""
+def start_server(site: DemoSite, tmp: Path, env: dict | None = None) -> LiveServer:
+    """gunicorn (the production settings, one worker with threads) on a fresh copy of the demo site;
+    ``env`` adds settings (the notification channels, say)."""
     tmp.mkdir(parents=True, exist_ok=True)
     database, index = tmp / "lianjie.sqlite3", tmp / "index"
     shutil.copy(site.database, database)
     shutil.copytree(site.index, index)
     port = _free_port()
     log = tmp / "server.log"
-    env = {**_flask_env(database, index), "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1"}
+    env = {**_flask_env(database, index), "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1", **(env or {})}
     command = [
         *(sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"),
         *("-k", "gthread", "--threads", "4"),  # Chromium keeps connections open: a lone sync worker would wait
