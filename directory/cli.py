@@ -20,9 +20,9 @@ from directory.seed import SeedError, load_seed, read_yaml
 def register_cli(app: Flask) -> None:
     from directory.api.cli import export_hsds_command, import_hsds_command
     from directory.backup import audit_verify_command, backup_command, restore_command
-    from directory.reports.summary import monthly_summaries_command
     from directory.notifications.cli import send_digests_command, send_notifications_command
     from directory.referrals.notices import queue_reminders_command
+    from directory.reports.summary import monthly_summaries_command
 
     app.cli.add_command(audit_verify_command)
     app.cli.add_command(backup_command)
