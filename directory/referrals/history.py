@@ -1,8 +1,8 @@
 """A year of synthetic referral history for the demo (``flask seed``), so the reports have something to say.
 
-About 800 invented clients of eight demo caseworkers, their needs, consents, referrals to the demo
-services and every outreach attempt, over twelve calendar months up to the day before ``today``, with the mix
-the field reports (docs/seed-data.md): success rates that differ by kind of service (methadone clinics
+About 1,200 invented clients of eight demo caseworkers, their needs, consents, referrals to the demo
+services and every outreach attempt, over the twelve calendar months up to the day before ``today``,
+with the mix the field reports (docs/seed-data.md): success rates that differ by kind of service (methadone clinics
 high, employment low), refusals with coded reasons (employers refusing a drug record among them),
 caseworkers who try another service after a refusal (2 to 6 referrals for one need), agencies that
 answer in a day or in weeks, waiting lists, documents to bring, quieter months around the Spring
@@ -14,7 +14,7 @@ Every row is demo data (``demo`` on clients, referrals and attempts; the casewor
 ``HISTORY_USERS``): the attempts stay outside the hash chain and ``flask delete-demo-data`` removes it
 all (directory/demo.py). Statuses and the referral's cached figures come from the app's own rules
 (``rules.summarize_attempts``, ``rules.standing_refusals``); the rows are inserted in bulk with
-SQLAlchemy Core (a few thousand rows a second would be too slow through the ORM).
+SQLAlchemy Core (the ORM, a few thousand rows a second, would take too long).
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from directory.referrals.models import REFERRAL_DIMENSIONS, Attempt, Client, Con
 
 SEED = 23
 MONTHS = 12  # the history covers twelve calendar months, up to the day before ``today``
-CLIENTS = 1200
+CLIENTS = 1300  # drawn; those whose needs all fall before the history's months are left out
+LEAD_DAYS = 60  # needs may begin this long before the history; only their referrals in it are kept
 FIRST_KEY = "history-0001"  # the first history client's seed_key: present once the history is loaded
 BATCH = 2_000
 
@@ -254,6 +255,15 @@ class HistoryReport:
     skipped: bool = False
 
 
+@dataclass
+class _Made:
+    """A referral made, its attempts and the report rows of its standing refusals (kept or not)."""
+
+    referral: dict
+    attempts: list[dict]
+    refusals: list[dict]
+
+
 class _Log:
     """What ``rules`` reads of an attempt."""
 
@@ -282,6 +292,7 @@ class _Catalog:
         terms = sorted(db.session.execute(select(TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.parent_id)).all())
         code_of = {term_id: code for term_id, code, _ in terms}
         parent_of = {code: code_of.get(parent) for _, code, parent in terms}
+        self.names = dict(db.session.execute(select(TaxonomyTerm.code, TaxonomyTerm.name)).all())
 
         def ancestry(code: str) -> list[str]:
             chain = [code]
@@ -348,6 +359,7 @@ class _Clock:
     def __init__(self, today: date, zone: str):
         self.today, self.zone = today, ZoneInfo(zone)
         self.end = datetime.combine(today, time.min, tzinfo=self.zone).astimezone(UTC)  # nothing at or after
+        self.start = datetime.combine(history_start(today), time.min, tzinfo=self.zone).astimezone(UTC)
 
     def at(self, day: date, rng: random.Random) -> datetime:
         minutes = rng.randrange(9 * 60, 17 * 60 + 30)
@@ -359,15 +371,16 @@ class _Clock:
 
 
 def history_start(today: date) -> date:
-    """The first day of the history: the first of the month eleven months before ``today``'s, so that the
+    """The first day of the history: the first of the month eleven months before yesterday's, so that the
     history covers twelve calendar months, the last one up to the day before ``today``."""
-    months = today.year * 12 + today.month - 1 - (MONTHS - 1)
+    last = today - timedelta(days=1)
+    months = last.year * 12 + last.month - 1 - (MONTHS - 1)
     return date(months // 12, months % 12 + 1, 1)
 
 
 def _need_days(rng: random.Random, today: date, n: int) -> list[date]:
-    """``n`` days of the history, more on weekdays and in busy months."""
-    start = history_start(today)
+    """``n`` days of the history (and of the ``LEAD_DAYS`` before it), more on weekdays and in busy months."""
+    start = history_start(today) - timedelta(days=LEAD_DAYS)
     days = [start + timedelta(days=offset) for offset in range((today - start).days)]
     weights = [MONTH_WEIGHTS[d.month] * (1.0 if d.weekday() < 5 else 0.25) for d in days]
     return rng.choices(days, weights, k=n)
@@ -471,9 +484,9 @@ class _Generator:
             return [], False
         return done, finished
 
-    def referral(self, client: dict, need: dict, service_id: str, created: datetime) -> tuple[dict, str, datetime]:
-        """Make one referral with its attempts; returns it, how it ended ("delivered", "refused", "open") and
-        when it ended (or was last touched)."""
+    def referral(self, client: dict, need: dict, service_id: str, created: datetime) -> tuple[_Made, str, datetime]:
+        """Make one referral with its attempts; returns them, how it ended ("delivered", "refused", "open")
+        and when it ended (or was last touched)."""
         rng, catalog = self.rng, self.catalog
         organization_id = catalog.services[service_id]
         referral_id = _new_id(rng)
@@ -510,70 +523,80 @@ class _Generator:
             "demo": True,
             **vars(rules.summarize_attempts(log)),
         }
-        self.rows["referral"].append(row)
-        self.rows["attempt"].extend(made)
         dimensions = {k: row[k] for k in REFERRAL_DIMENSIONS}
-        self.rows["refusal"].extend(
+        by_id = {m["id"]: m for m in made}
+        refusals = [
             {
                 "referral_id": referral_id,
                 "attempt_id": a.id,
-                "refused_by": next(m["refused_by"] for m in made if m["id"] == a.id),
-                "refusal_reason": next(m["refusal_reason"] for m in made if m["id"] == a.id),
+                "refused_by": by_id[a.id]["refused_by"],
+                "refusal_reason": by_id[a.id]["refusal_reason"],
                 **dimensions,
             }
             for a in rules.standing_refusals(log)
-        )
+        ]
         last = made[-1]["occurred_at"] if made else created
-        return row, (ending if finished else "open"), last
+        return _Made(row, made, refusals), (ending if finished else "open"), last
 
     # --- one need: referrals until one delivers, the client gives up, or the history ends ------------------
 
-    def need(self, client: dict, code: str, day: date) -> None:
+    def need(self, client: dict, code: str, day: date) -> bool:
+        """One need and its referrals; only the referrals made in the history's months are kept (a need that
+        began before them comes in with its later referrals: the first month is not an empty start).
+        Returns whether the need was kept."""
         rng, clock = self.rng, self.clock
         created = clock.at(day, rng)
         need = {
             "id": _new_id(rng),
             "client_id": client["id"],
             "category": code,
-            "goal": f"示例需求：{code}",
+            "goal": f"{self.catalog.names.get(code, code)}（示例需求）",
             "status": "open",
             "closed_at": None,
             "closed_by_id": None,
             "closing_note": None,
             "created_at": created,
         }
-        self.rows["need"].append(need)
-        referrals: list[dict] = []
+        made: list[_Made] = []
         tried: set[str] = set()
         moment = created + timedelta(hours=rng.uniform(1, 72))
         persistence = self.persistence[client["owner_id"]]
-        while moment < clock.end and len(referrals) < 6:
+        while moment < clock.end and len(made) < 6:
             service_id = self.catalog.choose(rng, code, client["district"], tried)
             if service_id is None:
                 break
             tried.add(service_id)
             referral, ending, last = self.referral(client, need, service_id, moment)
-            referrals.append(referral)
+            made.append(referral)
             if ending == "delivered":
                 closed = last + timedelta(days=rng.uniform(1, 10))
                 if closed < clock.end and rng.random() < 0.92:
-                    self._close(need, referrals, "met", "示例：服务已落实。", closed, client["owner_id"])
-                return
+                    self._close(need, made, "met", "示例：服务已落实。", closed, client["owner_id"])
+                break
             if ending == "open":
-                return
-            if rng.random() > persistence * (0.9 if len(referrals) < 3 else 0.7):
+                break
+            if rng.random() > persistence * (0.9 if len(made) < 3 else 0.7):
                 closed = last + timedelta(days=rng.uniform(3, 25))
                 if closed < clock.end and rng.random() < 0.85:
                     status = "withdrawn" if rng.random() < 0.6 else "unreachable"
-                    self._close(need, referrals, status, "示例：案主暂不再寻求此项服务。", closed, client["owner_id"])
-                return
+                    self._close(need, made, status, "示例：案主暂不再寻求此项服务。", closed, client["owner_id"])
+                break
             moment = last + timedelta(days=rng.uniform(1, 7))
+        kept = [m for m in made if m.referral["created_at"] >= clock.start]
+        if not kept:
+            return False
+        self.rows["need"].append(need)
+        for m in kept:
+            self.rows["referral"].append(m.referral)
+            self.rows["attempt"].extend(m.attempts)
+            self.rows["refusal"].extend(m.refusals)
+        return True
 
     @staticmethod
-    def _close(need: dict, referrals: list[dict], status: str, note: str, at: datetime, user: int) -> None:
+    def _close(need: dict, made: list[_Made], status: str, note: str, at: datetime, user: int) -> None:
         need.update(status=status, closed_at=at, closed_by_id=user, closing_note=note)
-        for referral in referrals:
-            referral["need_status"] = status
+        for m in made:
+            m.referral["need_status"] = status
 
     # --- clients ------------------------------------------------------------------------------------------
 
@@ -584,7 +607,8 @@ class _Generator:
         weights[0] = 0.45  # demo-caseworker (first) has the story clients of clients.yaml besides
         first_days = sorted(_need_days(rng, clock.today, count))
         districts = list(DISTRICT_WEIGHTS)
-        for number, first_day in enumerate(first_days, start=1):
+        number = 0
+        for first_day in first_days:
             owner = rng.choices(self.workers, weights)[0]
             district = rng.choices(districts, [DISTRICT_WEIGHTS[d] for d in districts])[0]
             needs = []
@@ -609,16 +633,17 @@ class _Generator:
                 "facts": facts,
                 "created_at": client_created,
                 "updated_at": client_created,
-                "seed_key": f"history-{number:04d}",
+                "seed_key": None,  # numbered once kept
                 "version": 1,
                 "demo": True,
                 "_shy": rng.random() < 0.15,
                 "_consents": {},
             }
+            consents = []
             for branch in sorted({catalog.top[c] for c, _ in needs}):
                 consent_id = _new_id(rng)
                 client["_consents"][branch] = consent_id
-                self.rows["consent"].append(
+                consents.append(
                     {
                         "id": consent_id,
                         "client_id": client["id"],
@@ -633,9 +658,13 @@ class _Generator:
                         "created_at": client_created,
                     }
                 )
+            kept = {catalog.top[code] for code, day in needs if self.need(client, code, day)}
+            if not kept:
+                continue  # all of it before the history's months
+            number += 1
+            client["seed_key"] = f"history-{number:04d}"
             self.rows["client"].append(client)
-            for code, day in needs:
-                self.need(client, code, day)
+            self.rows["consent"].extend(c for c in consents if c["category"] in kept)
 
 
 def _history_users() -> tuple[list[int], int | None, str | None, int]:
