@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from directory.accounts.audit import AuditEvent
 from directory.accounts.models import User
 from directory.extensions import db
+from directory.models_base import id_from_key
 from directory.referrals.history import HISTORY_USERS, load_history
 from directory.referrals.models import Attempt, Client, Referral, Refusal
 from directory.reports import queries, tables
@@ -39,26 +40,26 @@ def _count(model, *conditions) -> int:
 
 def test_seed_loads_a_year_of_history_with_the_figures_a_manager_reads(seeded_app):
     result = _seed(seeded_app)
-    assert "Demo referral history: 1197 clients, 1735 needs, 2254 referrals, 5188 attempts" in result.output
+    assert "Demo referral history: 1191 clients, 1716 needs, 2230 referrals, 5093 attempts" in result.output
     assert "from 2025-08-01 to the day before 2026-07-15" in result.output
 
     # With the five story clients of clients.yaml (13 referrals, 20 attempts), all of it demo data.
-    assert _count(Client, Client.seed_key.like("history-%")) == 1197  # of 1300 drawn: some only before
-    assert _count(Referral) == _count(Referral, Referral.demo.is_(True)) == 2267
-    assert _count(Attempt) == _count(Attempt, Attempt.demo.is_(True)) == 5208
+    assert _count(Client, Client.seed_key.like("history-%")) == 1191  # of 1300 drawn: some only before
+    assert _count(Referral) == _count(Referral, Referral.demo.is_(True)) == 2243
+    assert _count(Attempt) == _count(Attempt, Attempt.demo.is_(True)) == 5113
 
     d = queries.dashboard(_filter())
     o = d.overview
-    assert (o.referrals, o.final, o.successes) == (2267, 2157, 1333)  # 61.8% success
-    assert (o.needs_closed, o.needs_met, o.needs_met_after_refusal) == (1437, 1199, 220)
-    # Persistence: 3.8 attempts per success; 143 successes came after a refusal of the same referral.
-    assert (d.persistence.attempts_on_final, d.persistence.successes_after_refusal) == (5105, 143)
+    assert (o.referrals, o.final, o.successes) == (2243, 2147, 1300)  # 60.5% success
+    assert (o.needs_closed, o.needs_met, o.needs_met_after_refusal) == (1442, 1178, 223)
+    # Persistence: 3.9 attempts per success; 129 successes came after a refusal of the same referral.
+    assert (d.persistence.attempts_on_final, d.persistence.successes_after_refusal) == (5013, 129)
     success = {row.key: (row.referrals, row.final, row.successes) for row in d.success["category"]}
-    assert success["drug-treatment"] == (301, 289, 244)  # 84%
-    assert success["employment"] == (453, 434, 105)  # 24%
+    assert success["drug-treatment"] == (311, 305, 256)  # 84%
+    assert success["employment"] == (420, 411, 108)  # 26%
     reasons = {row.key: row.count for row in d.refusals["reason"]}
-    assert sum(reasons.values()) == 996
-    assert (reasons["no_capacity"], reasons["stigma_drug"], reasons["stigma_hiv"]) == (249, 167, 21)
+    assert sum(reasons.values()) == 1005
+    assert (reasons["no_capacity"], reasons["stigma_drug"], reasons["stigma_hiv"]) == (224, 170, 18)
     assert len(reasons) == 11
     months = [row.key for row in d.success["month"]]
     assert months == [f"2025-{m:02d}" for m in range(8, 13)] + [f"2026-{m:02d}" for m in range(1, 8)]
@@ -66,6 +67,13 @@ def test_seed_loads_a_year_of_history_with_the_figures_a_manager_reads(seeded_ap
     assert by_month["2026-02"] < 0.8 * by_month["2026-03"]  # the Spring Festival is quiet
     assert {row.label for row in d.success["caseworker"]} >= {name for _, name in HISTORY_USERS}
     assert len(d.success["district"]) == 11
+    # The demo agency's organization (demo-agency's own figures): enough referrals for every month.
+    agency = {row.key: (row.referrals, row.final, row.successes) for row in d.success["organization"]}
+    assert agency[id_from_key("organization", "m-brain-hospital")] == (181, 176, 145)
+    by_agency_month = queries.success_by(
+        _filter(organization_id=id_from_key("organization", "m-brain-hospital")), "month"
+    )
+    assert len(by_agency_month) == 12 and min(row.referrals for row in by_agency_month) >= 5
     assert d.medians.to_acceptance is not None and 2 < d.medians.to_acceptance < 15
     assert [p.attempt for p in d.curve.points][:6] == [1, 2, 3, 4, 5, 6]
 
@@ -81,7 +89,7 @@ def test_the_managers_dashboard_shows_figures_not_hidden_cells(seeded_app, make_
     assert len(cells) > 300
     assert len(hidden) < len(cells) // 5, f"{len(hidden)} of {len(cells)} cells hidden"
     figures = re.findall(r'<td class="num">(\d+)</td>', page)
-    assert "2265" in figures  # the referrals, rounded to 5
+    assert "2245" in figures  # the referrals, rounded to 5
 
 
 def test_same_seed_and_date_give_the_same_rows_and_loading_again_adds_nothing(seeded_app):
@@ -152,15 +160,15 @@ def test_delete_demo_data_removes_it_all_and_leaves_real_records_and_the_chain_i
 
     dry = runner.invoke(args=["delete-demo-data", "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "clients 1202, needs 1747" in dry.output and "outreach attempts 5208" in dry.output
+    assert "clients 1196, needs 1728" in dry.output and "outreach attempts 5113" in dry.output
     assert "demo-history-wang" in dry.output and "demo-manager" in dry.output
-    assert _count(Client) == 1203  # nothing removed yet
+    assert _count(Client) == 1197  # nothing removed yet
     refused = runner.invoke(args=["delete-demo-data"], input="n\n")
-    assert refused.exit_code == 1 and _count(Client) == 1203
+    assert refused.exit_code == 1 and _count(Client) == 1197
 
     done = runner.invoke(args=["delete-demo-data", "--yes"])
     assert done.exit_code == 0, done.output
-    assert "Removed:" in done.output and "referrals 2267" in done.output
+    assert "Removed:" in done.output and "referrals 2243" in done.output
     db.session.expire_all()
     assert [c.id for c in db.session.scalars(select(Client))] == [client.id]
     assert [r.id for r in db.session.scalars(select(Referral))] == [referral.id]
@@ -171,7 +179,7 @@ def test_delete_demo_data_removes_it_all_and_leaves_real_records_and_the_chain_i
     assert users["real-cw"] is True and users["demo-manager"] is False and users["demo-caseworker"] is False
     assert "No active admin is left" in done.output
     deletion = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "demo_data")).one()
-    assert deletion.detail["rows"]["attempt"] == 5208
+    assert deletion.detail["rows"]["attempt"] == 5113
 
     verify = runner.invoke(args=["audit-verify"])
     assert verify.exit_code == 0, verify.output

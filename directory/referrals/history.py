@@ -60,6 +60,10 @@ HISTORY_USERS = (
 )
 MAIN_CASEWORKER = "demo-caseworker"
 AGENCY_USER = "demo-agency"  # answers its organization's referrals through Lianjie
+# The demo agency's organization (the city's big psychiatric and addiction hospital) gets referrals this
+# many times more often than a service of the same popularity elsewhere: enough for its own figures, by
+# service and by month, to show.
+AGENCY_POPULARITY = 15
 
 # Relative number of new needs by calendar month: the Spring Festival (February) and the National Day
 # holiday (October) are quiet; spring, September and the year's end busy.
@@ -286,7 +290,7 @@ def _new_id(rng: random.Random) -> str:
 class _Catalog:
     """The services a need of each category can go to (active, accepting referrals), with their locations."""
 
-    def __init__(self, rng: random.Random):
+    def __init__(self, rng: random.Random, busy_organization: str | None = None):
         # Every list is sorted here, in Python: the same order on SQLite and PostgreSQL (whose collation may
         # sort "a-b" and "ab" the other way round), so the same seed draws the same rows.
         terms = sorted(db.session.execute(select(TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.parent_id)).all())
@@ -330,6 +334,9 @@ class _Catalog:
             self.locations[service_id].append((location_id, district))
         # Some services are known and used much more than others.
         self.popularity = {service_id: rng.lognormvariate(0, 0.8) for service_id in self.services}
+        for service_id, organization_id in self.services.items():
+            if organization_id == busy_organization:
+                self.popularity[service_id] *= AGENCY_POPULARITY
         # The need categories of each branch: the codes services are filed under, as often as they are used.
         self.need_codes: dict[str, list[tuple[str, int]]] = defaultdict(list)
         counts: dict[str, int] = defaultdict(int)
@@ -701,8 +708,8 @@ def load_history(today: date, zone: str = "Asia/Shanghai", seed: int = SEED, cli
     if history_loaded():
         return HistoryReport(skipped=True)
     rng = random.Random(seed)
-    catalog = _Catalog(rng)
     workers, agency_user, agency_org, users_made = _history_users()
+    catalog = _Catalog(rng, agency_org)
     generator = _Generator(rng, catalog, _Clock(today, zone), workers, agency_user)
     generator.agency_org = agency_org
     generator.clients(clients)
