@@ -467,7 +467,8 @@ def audit_verify_command() -> None:
         reports = verify_connection(connection)
     for report in reports:
         if report.ok:
-            click.echo(f"{report.chain}: {report.rows} row(s), chain intact, head {report.head_hash}")
+            demo = f", {report.demo_rows} demo row(s) outside it" if report.demo_rows else ""
+            click.echo(f"{report.chain}: {report.rows} row(s), chain intact{demo}, head {report.head_hash}")
         else:
             click.echo(f"BROKEN {report.problem}", err=True)
     if not all(report.ok for report in reports):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from directory.accounts.models import ROLES, User
 from directory.accounts.services import UserError, create_user
@@ -28,6 +28,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(seed_command)
+    app.cli.add_command(delete_demo_data_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(reindex_command)
     app.cli.add_command(search_check_command)
@@ -41,22 +42,40 @@ def register_cli(app: Flask) -> None:
 
 
 @click.command("seed")
-@click.option("--no-users", is_flag=True, help="Load only the catalog, not the demo users and clients.")
-def seed_command(no_users: bool) -> None:
-    """Load the demo catalog (and demo users and clients) from seed_data/. Safe to run again: same rows.
+@click.option("--no-users", is_flag=True, help="Load only the catalog, not the demo users, clients and history.")
+@click.option("--without-history", is_flag=True, help="Skip the year of demo referral history.")
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day the demo data is dated from (YYYY-MM-DD; default: today). The history covers the 12 months "
+    "up to the day before.",
+)
+def seed_command(no_users: bool, without_history: bool, as_of) -> None:
+    """Load the demo catalog (and demo users, clients and a year of referral history) from seed_data/.
 
-    An empty database is created first (the migrations, as `flask db upgrade` runs them)."""
+    Safe to run again: same rows. An empty database is created first (the migrations, as `flask db
+    upgrade` runs them). Everything but the catalog is demo data: `flask delete-demo-data` removes it."""
+    import time
+
+    from directory.catalog.services import local_today
+
     _ensure_schema()
+    today = as_of.date() if as_of else local_today()
     seed_dir = Path(current_app.config["SEED_DIR"])
     click.echo(f"Loading demo data from {seed_dir} …")
     report = load_seed(seed_dir, progress=lambda name: click.echo(f"  {name}"))
     logins = [] if no_users else seed_demo_users(seed_dir / "users.yaml", report.errors)
-    clients = 0
+    clients, history, history_s = 0, None, 0.0
     if not no_users:
-        from directory.catalog.services import local_today
+        from directory.referrals.history import history_start, load_history
         from directory.referrals.seed import load_demo_clients
 
-        clients = load_demo_clients(seed_dir / "clients.yaml", report.errors, local_today())
+        clients = load_demo_clients(seed_dir / "clients.yaml", report.errors, today)
+        if not without_history:
+            click.echo("  a year of demo referral history")
+            started = time.perf_counter()
+            history = load_history(today, current_app.config["TIMEZONE"])
+            history_s = time.perf_counter() - started
     db.session.commit()
     _apply_search_changes()
 
@@ -66,6 +85,15 @@ def seed_command(no_users: bool) -> None:
     click.echo(f"Updated: {updated}.")
     if clients:
         click.echo(f"Demo clients created: {clients}.")
+    if history is not None and history.skipped:
+        click.echo("Demo referral history: already loaded (kept as it is).")
+    elif history is not None:
+        rows = history.rows
+        click.echo(
+            f"Demo referral history: {rows['client']} clients, {rows['need']} needs, {rows['referral']} referrals, "
+            f"{rows['attempt']} attempts from {history_start(today).isoformat()} to the day before "
+            f"{today.isoformat()} ({history_s:.1f} s)."
+        )
     if report.kept:
         click.echo(f"Kept {report.kept} listing(s) edited in the app.")
     for error in report.errors:
@@ -76,6 +104,68 @@ def seed_command(no_users: bool) -> None:
         click.echo("Demo logins (also in instance/demo-logins.txt):")
         for line in logins:
             click.echo(f"  {line}")
+
+
+DEMO_ROW_NAMES = {
+    "client": "clients",
+    "need": "needs",
+    "consent": "consents",
+    "referral": "referrals",
+    "consent_override": "consent overrides",
+    "attempt": "outreach attempts",
+    "refusal": "refusal report rows",
+}
+
+
+def _describe_demo_data(found) -> list[str]:
+    rows = ", ".join(f"{label} {found.rows.get(name, 0)}" for name, label in DEMO_ROW_NAMES.items())
+    lines = [f"  {rows}"]
+    if found.caseworkers:
+        lines.append(f"  caseworkers of the demo history (deleted): {', '.join(found.caseworkers)}")
+    if found.logins:
+        lines.append(f"  demo logins (deactivated): {', '.join(found.logins)}")
+    return lines
+
+
+@click.command("delete-demo-data")
+@click.option("--dry-run", is_flag=True, help="Only show what would be removed.")
+@click.option("--keep-logins", is_flag=True, help="Leave the demo logins of seed_data/users.yaml active.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def delete_demo_data_command(dry_run: bool, keep_logins: bool, yes: bool) -> None:
+    """Remove the demo clients and referral history (and deactivate the demo logins) before going live.
+
+    Real records are not touched; the catalog stays. One transaction: all of it, or nothing. The hash
+    chains still verify afterwards (`flask audit-verify`): demo attempts are outside them."""
+    from directory.demo import delete_demo_data, find_demo_data
+
+    seed_dir = Path(current_app.config["SEED_DIR"])
+    found = find_demo_data(seed_dir, logins=not keep_logins)
+    db.session.rollback()
+    if found.kept_clients:
+        click.echo(
+            f"{found.kept_clients} demo client(s) stay: their outreach attempts are in the hash chain "
+            "(loaded before demo rows were kept outside it)."
+        )
+    if found.empty:
+        click.echo("No demo data to remove.")
+        return
+    click.echo("Demo data to remove:" if not dry_run else "Demo data that would be removed (dry run):")
+    for line in _describe_demo_data(found):
+        click.echo(line)
+    if dry_run:
+        return
+    if not yes:
+        click.confirm("Remove it now?", abort=True)
+    removed = delete_demo_data(seed_dir, logins=not keep_logins)
+    db.session.commit()
+    click.echo("Removed:")
+    for line in _describe_demo_data(removed):
+        click.echo(line)
+    admins = db.session.scalar(
+        select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True))
+    )
+    if not admins:
+        click.echo("No active admin is left: create one with `flask create-user NAME --role admin`.")
 
 
 def _ensure_schema() -> None:

@@ -17,6 +17,11 @@ see ``directory.database``), each row gets the next place and its hash, and afte
 move — one read and one write of a one-row-per-chain table per flush. The lock is held to the commit, so
 concurrent writers extend the chain one after another. Rows inserted in bulk around the ORM
 (``session.execute(insert(…))`` or raw SQL) are not chained, and ``audit-verify`` reports them.
+
+Demo data is outside the chain: an attempt marked ``demo`` (one of a demo client's referrals, loaded by
+``flask seed``) gets no place in it, ``audit-verify`` counts such rows apart, and the database lets them
+(and only them) be deleted, so ``flask delete-demo-data`` removes them before going live without
+breaking a link (docs/seed-data.md). A row of real work is never demo: the flag cannot be changed.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Integer, String, column, event, select, table, text
+from sqlalchemy import JSON, Boolean, Date, Integer, String, column, event, inspect, select, table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
@@ -74,6 +79,8 @@ CHAINS: dict[str, dict[str, Any]] = {
 }
 # The row's own key, to name it in a report.
 ROW_KEY = {"audit_event": "id", "outreach_attempt": "id"}
+# The column that marks a chain's demo rows, which stay outside it (absent before revision d7e2a4c9f813).
+DEMO_COLUMN = {"outreach_attempt": "demo"}
 
 
 class LogChain(db.Model):
@@ -137,6 +144,8 @@ _MOVED = "lianjie_chain_moved"
 
 def _chain_row(mapper, connection: Connection, target) -> None:
     """Before each INSERT of a log row (foreign keys filled in by then): its place and hash in its chain."""
+    if getattr(target, "demo", False):
+        return  # demo data stays outside the chain (see the module's docstring)
     session = object_session(target)
     info = session.info if session is not None else connection.info
     heads = info.get(_HEADS)
@@ -193,6 +202,7 @@ class ChainReport:
     head_seq: int = 0
     head_hash: str = GENESIS
     problem: str | None = None
+    demo_rows: int = 0  # demo rows, outside the chain
 
     @property
     def ok(self) -> bool:
@@ -265,16 +275,22 @@ def verify_connection(connection: Connection) -> list[ChainReport]:
     for chain in CHAINS:
         rows = _table(chain)
         key = rows.c[ROW_KEY[chain]]
-        unchained = list(
-            connection.execute(select(key).where(rows.c.chain_seq.is_(None)).order_by(key).limit(1)).scalars()
-        )
-        if unchained:
-            count = connection.execute(
-                select(text("count(*)")).select_from(rows).where(rows.c.chain_seq.is_(None))
+        outside = [rows.c.chain_seq.is_(None)]
+        demo_rows = 0
+        demo_name = DEMO_COLUMN.get(chain)
+        if demo_name and demo_name in {c["name"] for c in inspect(connection).get_columns(chain)}:
+            demo = column(demo_name, Boolean())
+            outside.append(demo.is_not(True))
+            demo_rows = connection.execute(
+                select(text("count(*)")).select_from(rows).where(rows.c.chain_seq.is_(None), demo.is_(True))
             ).scalar()
+        unchained = list(connection.execute(select(key).where(*outside).order_by(key).limit(1)).scalars())
+        if unchained:
+            count = connection.execute(select(text("count(*)")).select_from(rows).where(*outside)).scalar()
             unchained = unchained * int(count)
         head = heads.get(chain)
         report = walk_chain(chain, _rows(connection, chain), unchained, head)
+        report.demo_rows = int(demo_rows or 0)
         if head is None and report.ok:
             report.problem = f"{chain}: the log_chain table has no head for this chain"
         reports.append(report)

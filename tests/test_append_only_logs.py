@@ -32,7 +32,7 @@ def _on_sqlite() -> bool:
 def logs(seeded_app, make_user):
     """Demo clients with their referrals, attempts (refusals among them) and audit rows."""
     make_user("caseworker", username="demo-caseworker")
-    assert load_demo_clients(SEED_DIR / "clients.yaml", [], local_today()) == 5
+    assert load_demo_clients(SEED_DIR / "clients.yaml", [], local_today(), demo=False) == 5  # real: chained
     audit("view", "client", "c-1", "c-1")
     db.session.commit()
     refusal = db.session.scalars(select(Attempt).where(Attempt.outcome == "refused").order_by(Attempt.id)).first()

@@ -540,3 +540,71 @@ def test_consent_override_migration_carries_old_overrides_over_ending_30_days_af
         downgrade(revision=before)
         assert "consent_override" not in inspect(db.engine).get_table_names()
         assert "withheld_fields" not in {c["name"] for c in inspect(db.engine).get_columns("client")}
+
+
+DEMO_ROWS = "d7e2a4c9f813"  # demo rows marked; demo attempts outside the chain, the only ones deletable
+
+
+def test_demo_rows_migration_marks_seed_clients_and_keeps_chained_attempts(tmp_path, postgres):
+    """A client loaded by `flask seed` (a seed_key) and its referrals become demo rows; its attempt, already
+    in the hash chain, stays in it and undeletable, so delete-demo-data keeps that client. Afterwards only
+    a demo attempt outside the chain may be deleted; the downgrade refuses every delete again."""
+    from datetime import datetime, timedelta
+
+    import pytest
+    from sqlalchemy.exc import DBAPIError
+
+    from directory.demo import find_demo_data
+    from directory.logchain import GENESIS, row_hash, verify_connection
+    from tests.conftest import SEED_DIR
+
+    with _just_before(DEMO_ROWS, tmp_path, postgres) as before:
+        now = datetime(2025, 3, 1, 2, 0)
+        with db.engine.begin() as conn:
+            _insert_catalog(conn, now)
+            _insert_client_with_need(conn, now, need_status="open")
+            conn.execute(text("UPDATE client SET seed_key = 'demo-client-a' WHERE id = 'cl-1'"))
+            _insert_referral(conn, now, status="in_progress", attempts=1, refused_first=False, need_status="open")
+            attempt = dict(
+                id="a-1",
+                referral_id="r-1",
+                number=1,
+                occurred_at=now,
+                recorded_at=now,
+                actor_id=7,
+                channel="phone",
+                party="provider",
+                outcome="no_answer",
+            )
+            chain_hash = row_hash("outreach_attempt", 1, GENESIS, attempt)
+            _insert(conn, "outreach_attempt", chain_seq=1, chain_hash=chain_hash, **attempt)
+            conn.execute(
+                text("UPDATE log_chain SET seq = 1, hash = :h WHERE name = 'outreach_attempt'"), {"h": chain_hash}
+            )
+            client = dict(display_name="B", district="越秀区", facts={}, created_at=now, updated_at=now, version=1)
+            _insert(conn, "client", id="cl-2", owner_id=7, **client)
+
+        upgrade(revision=DEMO_ROWS)
+        with db.engine.connect() as conn:
+            demo = dict(conn.execute(text("SELECT id, demo FROM client ORDER BY id")).all())
+            assert {k: bool(v) for k, v in demo.items()} == {"cl-1": True, "cl-2": False}
+            assert bool(conn.execute(text("SELECT demo FROM referral WHERE id = 'r-1'")).scalar()) is True
+            assert bool(conn.execute(text("SELECT demo FROM outreach_attempt WHERE id = 'a-1'")).scalar()) is False
+            assert all(r.ok for r in verify_connection(conn))
+        found = find_demo_data(SEED_DIR, logins=False)
+        assert found.kept_clients == 1 and found.rows["client"] == 0
+        db.session.rollback()
+
+        with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM outreach_attempt WHERE id = 'a-1'"))
+        demo_attempt = {**attempt, "id": "a-2", "number": 2, "occurred_at": now + timedelta(hours=1)}
+        with db.engine.begin() as conn:
+            _insert(conn, "outreach_attempt", demo=True, **demo_attempt)
+            assert conn.execute(text("DELETE FROM outreach_attempt WHERE id = 'a-2'")).rowcount == 1
+
+        downgrade(revision=before)
+        with db.engine.connect() as conn:
+            assert "demo" not in {c["name"] for c in inspect(conn).get_columns("client")}
+        with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM outreach_attempt"))
+        db.session.remove()

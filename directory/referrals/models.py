@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from directory.extensions import db
@@ -81,6 +81,8 @@ class Client(db.Model):
     # Sensitive consent fields (SENSITIVE_FIELDS) the client refused to share with anyone: no consent
     # override may ever include them.
     withheld_fields: Mapped[list | None] = mapped_column(JSON)
+    # Demo data (`flask seed`): shown like any other, removed by `flask delete-demo-data` (directory/demo.py).
+    demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -190,6 +192,7 @@ class Referral(db.Model):
     need_status: Mapped[str] = mapped_column(String(20), default="open")
     caseworker_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     district: Mapped[str | None] = mapped_column(String(20))
+    demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # its client's
 
     client: Mapped[Client] = relationship(back_populates="referrals")
     need: Mapped[Need] = relationship(back_populates="referrals")
@@ -254,6 +257,8 @@ class Attempt(db.Model):
     # Its place in the log's hash chain, set when it is flushed (directory/logchain.py).
     chain_seq: Mapped[int | None] = mapped_column(Integer, unique=True, index=True)
     chain_hash: Mapped[str | None] = mapped_column(String(64))
+    # An attempt of a demo referral: kept outside the hash chain, the only attempt that may be deleted.
+    demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     referral: Mapped[Referral] = relationship(back_populates="attempts")
     actor = relationship("User")

@@ -40,13 +40,14 @@ class _Clock:
         return local.astimezone(UTC)
 
 
-def _load_client(record: dict[str, Any], clock: _Clock) -> Client:
+def _load_client(record: dict[str, Any], clock: _Clock, demo: bool = True) -> Client:
     owner = db.session.scalar(select(User).filter_by(username=record.get("owner")))
     if owner is None:
         raise ValueError(f"unknown owner '{record.get('owner')}'")
     values = {name: record.get(name) for name in services.CLIENT_FIELDS}
     client = services.create_client(owner, values, record.get("facts") or {})
     client.seed_key = record["key"]
+    client.demo = demo  # its referrals and attempts too (services.create_referral, record_attempt)
     for consent in record.get("consents") or []:
         org_key = consent.get("organization")
         services.record_consent(
@@ -109,8 +110,11 @@ def _load_client(record: dict[str, Any], clock: _Clock) -> Client:
     return client
 
 
-def load_demo_clients(path: Path, errors: list[str], today: date, now: datetime | None = None) -> int:
-    """Create the demo clients that do not exist yet; return how many were created."""
+def load_demo_clients(
+    path: Path, errors: list[str], today: date, now: datetime | None = None, demo: bool = True
+) -> int:
+    """Create the demo clients that do not exist yet; return how many were created. They are demo data
+    (removable, outside the hash chain) unless ``demo`` is False (tests of what real records get)."""
     if not path.exists():
         return 0
     clock = _Clock(today, now or utcnow())
@@ -124,7 +128,7 @@ def load_demo_clients(path: Path, errors: list[str], today: date, now: datetime 
             continue
         savepoint = db.session.begin_nested()
         try:
-            _load_client(record, clock)
+            _load_client(record, clock, demo)
             savepoint.commit()
             created += 1
         except (ValueError, KeyError, TypeError) as exc:

@@ -362,6 +362,7 @@ def create_referral(
         need_status=need.status,
         caseworker_id=client.owner_id,
         district=(location.district if location is not None else None) or client.district,
+        demo=bool(client.demo),
     )
     db.session.add(referral)
     db.session.flush()
@@ -432,6 +433,7 @@ def record_attempt(referral: Referral, values: Mapping[str, Any], user, now: dat
         note=(values.get("note") or "").strip() or None,
         next_follow_up=values.get("next_follow_up"),
         corrects_id=corrects_id,
+        demo=bool(referral.demo),
     )
     db.session.add(attempt)
     db.session.flush()
