@@ -2,7 +2,7 @@
 hash chain and are the only attempts that may be deleted (flask delete-demo-data)
 
 Revision ID: d7e2a4c9f813
-Revises: b8e3f1a7c542
+Revises: c4d2e8f1a9b3
 Create Date: 2026-12-06 05:20:00.000000
 
 Clients loaded by `flask seed` (those with a seed_key) and their referrals become demo rows. Their attempts
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "d7e2a4c9f813"
-down_revision = "b8e3f1a7c542"
+down_revision = "c4d2e8f1a9b3"
 branch_labels = None
 depends_on = None
 
