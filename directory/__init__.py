@@ -57,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     from directory.cli import register_cli
     from directory.logchain import install_log_chain
     from directory.referrals.guards import install_guards
+    from directory.referrals.list_routes import bp as lists_bp
     from directory.referrals.routes import bp as referrals_bp
     from directory.reports.routes import bp as reports_bp
     from directory.search.routes import bp as search_bp
@@ -68,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(manage_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(referrals_bp)
+    app.register_blueprint(lists_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(api_bp)
     install_sync(app)

@@ -1,4 +1,4 @@
-""""导航" links: open a place in the common Chinese map apps, each in the datum it expects.
+""" "导航" links: open a place in the common Chinese map apps, each in the datum it expects.
 
 Stored coordinates are WGS-84 (docs/seed-data.md "Coordinates"). Each link opens the app's web page,
 which offers to open the installed app (on a phone, inside WeChat too):
