@@ -62,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     from directory.reports.routes import bp as reports_bp
     from directory.search.routes import bp as search_bp
     from directory.search.sync import install_sync
+    from directory.start.routes import bp as start_bp
     from directory.web import register_template_helpers, register_web
 
     app.register_blueprint(accounts_bp)
@@ -72,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(lists_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(start_bp)
     install_sync(app)
     install_guards()
     install_audit_writer()

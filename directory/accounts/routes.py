@@ -23,7 +23,7 @@ def _login_limit() -> str:
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("catalog.home"))
+        return redirect(url_for("start.page"))
     form = LoginForm()
     error = None
     status = 200
@@ -38,7 +38,7 @@ def login():
                 throttle.clear(username)
                 start_session(user)
                 db.session.commit()
-                return redirect(safe_next(request.args.get("next")))
+                return redirect(safe_next(request.args.get("next"), url_for("start.page")))
             throttle.record_failure(username)
             db.session.commit()
             error, status = _("Wrong username or password."), 401
