@@ -43,6 +43,7 @@ from directory.catalog.services import local_today
 from directory.eligibility.forms import FACT_FIELDS
 from directory.extensions import db
 from directory.referrals import services as referrals
+from directory.referrals.shared_lists import create_shared_list
 from tests.conftest import csrf_token, login
 from tests.test_referrals import service, world  # noqa: F401  (the shared fixture)
 
@@ -58,8 +59,8 @@ FUZZ = settings(
 
 ROLES = {"anonymous": None, "caseworker": "owner", "agency": "mmt-staff", "manager": "boss", "admin": "root"}
 GROUPS = {
-    "public": ("catalog", "search", "api", "accounts"),
-    "referrals": ("referrals",),
+    "public": ("catalog", "search", "api", "accounts", "start"),
+    "referrals": ("referrals", "lists"),
     "manage": ("manage",),
     "reports": ("reports",),
 }
@@ -243,6 +244,7 @@ def fuzz_world(seeded_app, world):  # noqa: F811
         override_legal_basis="vital_interests",
         override_expires_on=local_today() + timedelta(days=5),
     )
+    shared = create_shared_list([world.mmt.id], world.users.owner)
     db.session.commit()
     mmt = world.mmt
     sal = db.session.scalar(select(ServiceAtLocation).where(ServiceAtLocation.service_id == mmt.id))
@@ -263,6 +265,8 @@ def fuzz_world(seeded_app, world):  # noqa: F811
         "holiday_id": holiday.id if holiday else "none",
         "code": term.code,
         "filename": "style.css",
+        "list_id": shared.id,
+        "token": shared.token,
     }
     by_endpoint = {
         "catalog.district": {"name": "越秀区"},
