@@ -60,11 +60,13 @@ def create_app(config: dict | None = None) -> Flask:
     from directory.notifications.sender import install_sender
     from directory.referrals.answer_link import bp as answer_link_bp
     from directory.referrals.guards import install_guards
+    from directory.referrals.list_routes import bp as lists_bp
     from directory.referrals.routes import bp as referrals_bp
     from directory.reports.routes import agency_bp
     from directory.reports.routes import bp as reports_bp
     from directory.search.routes import bp as search_bp
     from directory.search.sync import install_sync
+    from directory.start.routes import bp as start_bp
     from directory.web import register_template_helpers, register_web
 
     app.register_blueprint(accounts_bp)
@@ -72,11 +74,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(manage_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(referrals_bp)
+    app.register_blueprint(lists_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(agency_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(answer_link_bp)
+    app.register_blueprint(start_bp)
     install_sync(app)
     install_sender()
     install_guards()

@@ -41,6 +41,7 @@ ENV_KEYS = (
     "NOTIFY_AFTER_COMMIT",
     "UNANSWERED_AFTER_DAYS",
     "ANSWER_LINK_DAYS",
+    "SHARED_LIST_DAYS",
 )
 
 INT_KEYS = (
@@ -52,6 +53,7 @@ INT_KEYS = (
     "NOTIFY_MAX_ATTEMPTS",
     "UNANSWERED_AFTER_DAYS",
     "ANSWER_LINK_DAYS",
+    "SHARED_LIST_DAYS",
 )
 FLOAT_KEYS = ("GEOCODER_TIMEOUT", "GEOCODER_MIN_DELAY", "NOTIFY_TIMEOUT")
 BOOL_KEYS = ("SESSION_COOKIE_SECURE", "NOTIFY_AFTER_COMMIT")
@@ -84,6 +86,7 @@ class DefaultConfig:
     # A supervisor's referral without the client's consent holds at most this many days (the default end).
     OVERRIDE_MAX_DAYS = 30
     STALE_AFTER_DAYS = 365
+    SHARED_LIST_DAYS = 30  # how long the link of a list a client keeps works
     REPORT_MIN_CLIENTS = 5  # a report selection about fewer clients shows no figure (small-cell rule)
     SEED_DIR: str | None = None
     # Place names the gazetteer does not know can be looked up online (docs/operations.md, "Online geocoding").
@@ -152,6 +155,9 @@ def load_config(app, overrides: dict | None = None) -> None:
     days = app.config.get("OVERRIDE_MAX_DAYS")
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 366:
         raise RuntimeError(f"OVERRIDE_MAX_DAYS must be a whole number of days from 1 to 366, not {days!r}")
+    days = app.config.get("SHARED_LIST_DAYS")
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 366:
+        raise RuntimeError(f"SHARED_LIST_DAYS must be a whole number of days from 1 to 366, not {days!r}")
 
     _check_notification_config(app.config)
 

@@ -31,7 +31,7 @@ def register_web(app: Flask) -> None:
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
         return response
 
@@ -83,12 +83,14 @@ def register_template_helpers(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     from directory.catalog.cache import cached
+    from directory.catalog.change_words import value_in_words
     from directory.catalog.forms import LANGUAGE_CHOICES, STATUS_LABELS, WEEKDAY_LABELS
     from directory.catalog.hours import format_period, is_open_at
     from directory.catalog.urls import is_safe_url
     from directory.eligibility.explain import describe_rules, explain_verdict, rules_change_text
     from directory.eligibility.forms import facts_query
     from directory.i18n import select_locale
+    from directory.phones import tel_uri
 
     field_labels = {
         "name": _l("Name"),
@@ -120,6 +122,7 @@ def register_template_helpers(app: Flask) -> None:
         "longitude": _l("Longitude"),
         "transportation": _l("How to get there"),
         "active": _l("Active"),
+        "phones": _l("Phones"),
     }
     action_labels = {
         "create": _l("Created"),
@@ -137,7 +140,7 @@ def register_template_helpers(app: Flask) -> None:
         """A change's old or new value as shown in the history (rules in plain words)."""
         if change.field == "eligibility_rules":
             return rules_change_text(value)
-        return value or ""
+        return value_in_words(change.field, value)
 
     def facts_fields_html(form) -> Markup:
         """The fields of a client-situation form, drawn once per language, catalog version and values.
@@ -171,4 +174,5 @@ def register_template_helpers(app: Flask) -> None:
         term_label=lambda term: term.label(select_locale()),
         safe_link=is_safe_url,
         facts_fields_html=facts_fields_html,
+        tel_uri=tel_uri,
     )

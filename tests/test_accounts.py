@@ -163,4 +163,4 @@ def test_login_redirect_ignores_foreign_next(client, make_user):
     response = client.post(
         "/login?next=https://evil.example/x", data={"username": "chen", "password": PASSWORD, "csrf_token": token}
     )
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/start"  # the user's start page, never the foreign site

@@ -45,6 +45,7 @@ from directory.extensions import db
 from directory.notifications.models import Notification
 from directory.referrals import services as referrals
 from directory.referrals.notices import answer_token
+from directory.referrals.shared_lists import create_shared_list
 from tests.conftest import csrf_token, login
 from tests.test_referrals import service, world  # noqa: F401  (the shared fixture)
 
@@ -60,8 +61,8 @@ FUZZ = settings(
 
 ROLES = {"anonymous": None, "caseworker": "owner", "agency": "mmt-staff", "manager": "boss", "admin": "root"}
 GROUPS = {
-    "public": ("catalog", "search", "api", "accounts"),
-    "referrals": ("referrals", "notifications", "answer_link"),
+    "public": ("catalog", "search", "api", "accounts", "start"),
+    "referrals": ("referrals", "notifications", "answer_link", "lists"),
     "manage": ("manage",),
     "reports": ("reports", "agency_reports"),
 }
@@ -246,6 +247,7 @@ def fuzz_world(seeded_app, world):  # noqa: F811
         override_legal_basis="vital_interests",
         override_expires_on=local_today() + timedelta(days=5),
     )
+    shared = create_shared_list([world.mmt.id], world.users.owner)
     db.session.commit()
     mmt = world.mmt
     sal = db.session.scalar(select(ServiceAtLocation).where(ServiceAtLocation.service_id == mmt.id))
@@ -268,9 +270,11 @@ def fuzz_world(seeded_app, world):  # noqa: F811
         "filename": "style.css",
         "notification_id": db.session.scalar(select(Notification.id).order_by(Notification.id)) or 1,
         "token": answer_token(world.referral.id, world.users.agency.id),
+        "list_id": shared.id,
     }
     by_endpoint = {
         "catalog.district": {"name": "越秀区"},
+        "lists.public": {"token": shared.token},
         "accounts.set_language": {"code": "en"},
         "reports.export": {"name": "overview"},
         "api.organization": {"id": mmt.organization_id},

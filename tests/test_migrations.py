@@ -608,3 +608,45 @@ def test_demo_rows_migration_marks_seed_clients_and_keeps_chained_attempts(tmp_p
         with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
             conn.execute(text("DELETE FROM outreach_attempt"))
         db.session.remove()
+CLIENT_LISTS = "c4d7e2a9f318"  # shared_list, location.email, user.work_phone and start_seen_at
+
+
+def test_client_lists_migration_adds_empty_columns_and_a_table_and_downgrades_keeping_rows(tmp_path, postgres):
+    """Locations and users made before keep their rows, with no e-mail, work phone or start-page visit;
+    a shared list can be stored; downgrading drops the table and the columns, never the rows."""
+    from datetime import UTC, datetime, timedelta
+
+    with _just_before(CLIENT_LISTS, tmp_path, postgres) as before:
+        made = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+        with db.engine.begin() as conn:
+            _insert_catalog(conn, made)
+            user = dict(display_name="社工", password_hash="x", role="caseworker", active=True, session_token="t")
+            _insert(conn, "user", id=7, username="cw", created_at=made, **user)
+
+        upgrade(revision=CLIENT_LISTS)
+        with db.engine.begin() as conn:
+            assert conn.execute(text("SELECT name, email FROM location")).one() == ("站点", None)
+            assert conn.execute(text('SELECT username, work_phone, start_seen_at FROM "user"')).one() == (
+                "cw",
+                None,
+                None,
+            )
+            _insert(
+                conn,
+                "shared_list",
+                id="sl-1",
+                token="t" * 24,
+                service_ids=["svc-1"],
+                created_by_id=7,
+                created_at=made,
+                expires_at=made + timedelta(days=30),
+            )
+
+        downgrade(revision=before)
+        inspector = inspect(db.engine)
+        assert "shared_list" not in inspector.get_table_names()
+        assert "email" not in {c["name"] for c in inspector.get_columns("location")}
+        assert not {"work_phone", "start_seen_at"} & {c["name"] for c in inspector.get_columns("user")}
+        with db.engine.connect() as conn:
+            assert conn.execute(text('SELECT username FROM "user"')).scalar_one() == "cw"
+            assert conn.execute(text("SELECT name FROM location")).scalar_one() == "站点"

@@ -27,6 +27,8 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    work_phone: Mapped[str | None] = mapped_column(String(50))  # shown on the lists clients keep
+    start_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last look at the start page
 
     organization = relationship("Organization")
 

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from directory.accounts import throttle
 from directory.accounts.auth import authenticate, end_session, new_session_token, start_session
-from directory.accounts.forms import ChangePasswordForm, LoginForm
+from directory.accounts.forms import AccountForm, ChangePasswordForm, LoginForm
 from directory.accounts.passwords import hash_password, password_problems, verify_password
 from directory.extensions import db, limiter
 from directory.redirects import safe_next
@@ -23,7 +23,7 @@ def _login_limit() -> str:
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("catalog.home"))
+        return redirect(url_for("start.page"))
     form = LoginForm()
     error = None
     status = 200
@@ -38,7 +38,7 @@ def login():
                 throttle.clear(username)
                 start_session(user)
                 db.session.commit()
-                return redirect(safe_next(request.args.get("next")))
+                return redirect(safe_next(request.args.get("next"), url_for("start.page")))
             throttle.record_failure(username)
             db.session.commit()
             error, status = _("Wrong username or password."), 401
@@ -110,3 +110,17 @@ def change_password():
             return redirect(url_for("catalog.home"))
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/password.html", form=form), status
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """One's own account: the work phone printed on the lists clients keep; a link to change the password."""
+    user = current_user._get_current_object()
+    form = AccountForm(obj=user)
+    if form.validate_on_submit():
+        user.work_phone = form.work_phone.data or None
+        db.session.commit()
+        flash(_("Your account was saved."), "success")
+        return redirect(url_for("accounts.account"))
+    return render_template("accounts/account.html", form=form), (400 if form.errors else 200)

@@ -32,6 +32,7 @@ from wtforms.validators import (
 
 from directory.catalog.limits import text_limit
 from directory.catalog.models import DISTRICTS, SERVICE_FIELDS, SERVICE_STATUSES, WEEKDAYS
+from directory.catalog.phone_field import PhonesField
 from directory.catalog.urls import SafeURL
 
 LANGUAGE_CHOICES = [
@@ -125,6 +126,7 @@ class ServiceForm(FlaskForm):
     )
     url = URLField(_l("Web page"), validators=[Optional(), SafeURL(), Length(max=500)])
     email = StringField(_l("Email"), validators=[Optional(), Email(), Length(max=200)])
+    phones = PhonesField(_l("Phones"))
 
     def validate_maximum_age(self, field):
         if field.data is not None and self.minimum_age.data is not None and field.data < self.minimum_age.data:
@@ -141,6 +143,7 @@ class ServiceForm(FlaskForm):
         data["location_ids"] = list(self.location_ids.data)
         data["languages"] = list(self.languages.data)
         data["required_documents"] = _lines(self.required_documents.data)
+        data["phones"] = list(self.phones.lines)
         return data
 
 
@@ -167,16 +170,28 @@ class LocationForm(FlaskForm):
     transportation = TextAreaField(
         _l("How to get there"), validators=[Optional(), Length(max=text_limit("location", "transportation"))]
     )
+    phones = PhonesField(_l("Phones"))
+    email = StringField(_l("Email"), validators=[Optional(), Email(), Length(max=200)])
 
     def values(self) -> dict:
         data = {
             name: getattr(self, name).data
-            for name in ("name", "district", "address_1", "postal_code", "latitude", "longitude", "transportation")
+            for name in (
+                "name",
+                "district",
+                "address_1",
+                "postal_code",
+                "latitude",
+                "longitude",
+                "transportation",
+                "email",
+            )
         }
         for name, value in data.items():
             if isinstance(value, str):
                 data[name] = value.strip() or None
         data["name"] = data["name"] or ""
+        data["phones"] = list(self.phones.lines)
         return data
 
 

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from directory.accounts.permissions import can_edit_listing, can_review_stale_listings
+from directory.catalog import contacts
 from directory.catalog import services as catalog
 from directory.catalog.forms import (
     WEEKDAY_LABELS,
@@ -106,7 +107,9 @@ def new_service(org_id: str):
         form.accepting_referrals.data = True
         form.languages.data = ["zh"]
     if form.validate_on_submit():
-        service = catalog.create_service(org, form.values(), current_user)
+        values = form.values()
+        service = catalog.create_service(org, values, current_user)
+        contacts.set_phones(service, values["phones"], current_user)
         db.session.commit()
         flash(_("The service was created."), "success")
         return redirect(url_for("catalog.service", service_id=service.id))
@@ -119,6 +122,7 @@ def edit_service(service_id: str):
     service = _editable(Service, service_id)
     org = service.organization
     form = ServiceForm(obj=service) if request.method == "GET" else ServiceForm()
+    form.phones.keep = contacts.stored_lines(service)
     _service_choices(form, org, service)
     if request.method == "GET":
         form.version.data = service.version
@@ -127,8 +131,14 @@ def edit_service(service_id: str):
         form.languages.data = [lang.code for lang in service.languages]
         form.required_documents.data = "\n".join(d.document for d in service.required_documents)
     elif form.validate_on_submit():
+        values = form.values()
         saved, _changes = save_versioned(
-            service, form.version.data, lambda: catalog.update_service(service, form.values(), current_user)
+            service,
+            form.version.data,
+            lambda: (
+                catalog.update_service(service, values, current_user),
+                contacts.set_phones(service, values["phones"], current_user),
+            ),
         )
         if saved:
             flash(_("Your changes were saved."), "success")
@@ -325,7 +335,9 @@ def new_location(org_id: str):
     org = _editable(Organization, org_id)
     form = LocationForm()
     if form.validate_on_submit():
-        catalog.create_location(org, form.values(), current_user)
+        values = form.values()
+        location = catalog.create_location(org, values, current_user)
+        contacts.set_phones(location, values["phones"], current_user)
         db.session.commit()
         flash(_("The location was added."), "success")
         return redirect(url_for("manage.dashboard", organization=org.id))
@@ -339,11 +351,18 @@ def new_location(org_id: str):
 def edit_location(location_id: str):
     location = _editable(Location, location_id)
     form = LocationForm(obj=location) if request.method == "GET" else LocationForm()
+    form.phones.keep = contacts.stored_lines(location)
     if request.method == "GET":
         form.version.data = location.version
     elif form.validate_on_submit():
+        values = form.values()
         saved, _changes = save_versioned(
-            location, form.version.data, lambda: catalog.update_location(location, form.values(), current_user)
+            location,
+            form.version.data,
+            lambda: (
+                catalog.update_location(location, values, current_user),
+                contacts.set_phones(location, values["phones"], current_user),
+            ),
         )
         if saved:
             flash(_("Your changes were saved."), "success")

@@ -11,7 +11,7 @@ from directory.catalog import cache
 from directory.catalog import services as catalog
 from directory.catalog.hours import weekly_table
 from directory.catalog.hours_words import recurring_lines
-from directory.catalog.models import DISTRICTS, Organization, Service, ServiceAtLocation
+from directory.catalog.models import DISTRICTS, Location, Organization, Service, ServiceAtLocation
 from directory.eligibility.forms import ClientFactsForm, facts_from_query
 from directory.eligibility.rules import evaluate
 from directory.extensions import db
@@ -91,7 +91,9 @@ def service(service_id: str):
         options=[
             selectinload(Service.schedules),
             selectinload(Service.schedule_exceptions),
-            selectinload(Service.service_at_locations).selectinload(ServiceAtLocation.location),
+            selectinload(Service.service_at_locations)
+            .selectinload(ServiceAtLocation.location)
+            .selectinload(Location.phones),
         ],
     )
     if item is None:

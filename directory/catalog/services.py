@@ -40,6 +40,7 @@ LOCATION_FIELDS = (
     "longitude",
     "transportation",
     "active",
+    "email",
 )
 
 
