@@ -162,3 +162,34 @@ def test_no_usable_service_offers_concrete_ways_out_with_counts(seeded_client):
 def test_an_empty_search_says_what_to_type(seeded_client):
     page = seeded_client.get("/search").get_data(as_text=True)
     assert "例如" in page and "番禺区 市桥" in page and "q=%E7%BE%8E%E6%B2%99%E9%85%AE" in page
+
+
+# ---- HSDS ----
+
+SERVICE_ID = "9a7c3e10-0000-4000-8000-000000000001"
+ORG_ID = "9a7c3e10-0000-4000-8000-000000000002"
+
+
+def test_hsds_service_areas_are_imported_replaced_and_exported(app, tmp_path):
+    from directory.api.hsds_export import service_dict
+    from tests.hsds_reference import assert_valid, import_hsds_json, service_record
+
+    areas = [
+        {"id": "9a7c3e10-0000-4000-8000-0000000000a1", "name": "番禺区 市桥街道"},
+        {"id": "9a7c3e10-0000-4000-8000-0000000000a2", "name": "Tianhe", "extent": "天河区", "extent_type": "text"},
+        {"id": "9a7c3e10-0000-4000-8000-0000000000a3", "name": "All residents of MyCity"},
+    ]
+    report = import_hsds_json(tmp_path, [service_record(SERVICE_ID, ORG_ID, service_areas=areas)])
+    service = db.session.get(Service, SERVICE_ID)
+    assert [a.area.name for a in service.service_areas] == ["番禺区 市桥街道", "天河区"]
+    assert report.not_modelled["service_area"] == 1 and any("MyCity" in w for w in report.warnings)
+
+    exported = service_dict(service, full=True)
+    assert_valid(exported, "service")
+    assert [(a["name"], a["extent_type"]) for a in exported["service_areas"]] == [
+        ("番禺区 市桥街道", "text"),
+        ("天河区", "text"),
+    ]
+
+    import_hsds_json(tmp_path, [service_record(SERVICE_ID, ORG_ID, service_areas=areas[1:2])], name="again.json")
+    assert [a.area.name for a in db.session.get(Service, SERVICE_ID).service_areas] == ["天河区"]

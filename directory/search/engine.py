@@ -482,22 +482,21 @@ class _Pool:
         if not parts:
             empty_f, empty_i = np.zeros(0), np.zeros(0, dtype=np.int64)
             return cls(empty_i, empty_f, np.zeros(0, dtype=bool), empty_i, empty_f, empty_f, empty_f)
-        return cls(*(np.concatenate(column) for column in zip(*(astuple_shallow(p) for p in parts), strict=True)))
+        return cls(*(np.concatenate(column) for column in zip(*(p.columns() for p in parts), strict=True)))
 
     def __len__(self) -> int:
         return len(self.docs)
 
     def take(self, keep: np.ndarray) -> _Pool:
-        return _Pool(*(column[keep] for column in astuple_shallow(self)))
+        return _Pool(*(column[keep] for column in self.columns()))
 
-
-def astuple_shallow(pool: _Pool) -> tuple[np.ndarray, ...]:
-    return (pool.docs, pool.kms, pool.exact, pool.services, pool.lats, pool.lons, pool.area_km)
+    def columns(self) -> tuple[np.ndarray, ...]:
+        return (self.docs, self.kms, self.exact, self.services, self.lats, self.lons, self.area_km)
 
 
 def _located(searcher: Searcher, params: SearchParams, origin: Origin, radius: float) -> _Pool:
     """Located documents inside the radius that pass the filters, from the per-segment arrays: one
-    mask per segment (box, distance, filters, deletions) applied once."""
+    mask per segment (distance, filters, deletions; the geodesic decides near the edge) applied once."""
     lat0, lon0 = origin
     box = bounding_box(lat0, lon0, radius)
     parts: list[_Pool] = []
@@ -518,17 +517,16 @@ def _located(searcher: Searcher, params: SearchParams, origin: Origin, radius: f
             keep &= grid.mask("languages", params.language)[pos]
         if reader.has_deletions():
             keep &= ~np.isin(grid.docnums[pos], np.fromiter(reader.deleted_docs_set, dtype=np.int64))
-        pos, km = pos[keep], km[keep]
-        exact = km >= radius * (1 - EXACT_MARGIN)  # near the edge: decide exactly
+        exact = keep & (km >= radius * (1 - EXACT_MARGIN))  # near the edge: decide exactly
         for i in np.nonzero(exact)[0]:
             km[i] = distance_km(lat0, lon0, grid.lats[pos[i]], grid.lons[pos[i]])
-        inside = km <= radius
-        pos = pos[inside]
+        keep &= km <= radius
+        pos = pos[keep]
         parts.append(
             _Pool(
                 grid.docnums[pos] + offset,
-                km[inside],
-                exact[inside],
+                km[keep],
+                exact[keep],
                 grid.services[pos],
                 grid.lats[pos],
                 grid.lons[pos],
