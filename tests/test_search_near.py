@@ -193,3 +193,26 @@ def test_hsds_service_areas_are_imported_replaced_and_exported(app, tmp_path):
 
     import_hsds_json(tmp_path, [service_record(SERVICE_ID, ORG_ID, service_areas=areas[1:2])], name="again.json")
     assert [a.area.name for a in db.session.get(Service, SERVICE_ID).service_areas] == ["天河区"]
+
+
+def test_agency_staff_edit_a_service_area_and_search_follows(seeded_client, make_user):
+    from tests.conftest import login, post
+    from tests.test_search import _edit_form
+
+    service = db.session.get(Service, seed_id("s-zengcheng-legal-aid-application"))
+    staff = make_user("agency_staff", organization_id=service.organization_id)
+    login(seeded_client, staff.username)
+    url = f"/manage/services/{service.id}/edit"
+    assert "增城区" in seeded_client.get(url).get_data(as_text=True)  # the form shows the area it has
+
+    refused = post(seeded_client, url, {**_edit_form(service, service.name), "service_areas": "增城区\n火星区"})
+    assert refused.status_code == 400 and "火星区" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert [a.area.name for a in db.session.get(Service, service.id).service_areas] == ["增城区"]
+
+    form = {**_edit_form(service, service.name), "service_areas": "增城区\n番禺区 沙头街道"}
+    assert post(seeded_client, url, form).status_code == 302
+    db.session.expire_all()
+    assert [a.area.name for a in db.session.get(Service, service.id).service_areas] == ["增城区", "番禺区 沙头街道"]
+    near = {i["service_id"]: i for i in api(seeded_client, q="法律援助", near="沙头街道")["contents"]}
+    assert near[service.id]["covers_place"]
