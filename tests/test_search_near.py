@@ -216,3 +216,10 @@ def test_agency_staff_edit_a_service_area_and_search_follows(seeded_client, make
     assert [a.area.name for a in db.session.get(Service, service.id).service_areas] == ["增城区", "番禺区 沙头街道"]
     near = {i["service_id"]: i for i in api(seeded_client, q="法律援助", near="沙头街道")["contents"]}
     assert near[service.id]["covers_place"]
+
+
+def test_a_district_filter_keeps_the_services_serving_that_district(seeded_client):
+    ids = {i["service_id"] for i in api(seeded_client, q="法律援助", near="番禺区 市桥", district="番禺区")["contents"]}
+    assert seed_id("s-panyu-legal-aid-application") in ids
+    other = api(seeded_client, q="法律援助", near="番禺区 市桥", district="天河区")["contents"]
+    assert seed_id("s-panyu-legal-aid-application") not in {i["service_id"] for i in other}

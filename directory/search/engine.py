@@ -540,8 +540,11 @@ def _covering(
     searcher: Searcher, params: SearchParams, area_keys: Sequence[str], origin: Origin, radius: float
 ) -> dict[int, float]:
     """Documents (global numbers) of services whose area covers the place and that pass the filters,
-    each with the distance its narrowest covering area ranks it at."""
-    filt = _filter_terms(params)
+    each with the distance its narrowest covering area ranks it at. With a district filter, an area
+    in that district (or the whole city) passes it, wherever the service's office is."""
+    filt = _filter_terms(replace(params, district=None))
+    if params.district:
+        area_keys = [key for key in area_keys if key == CITY_KEY or key[2:].split("/")[0] == params.district]
     found: dict[int, float] = {}
     for key in area_keys:
         query = Term("areas", key) if filt is None else And([Term("areas", key), filt])
