@@ -668,7 +668,8 @@ def _near(
     if by_distance and total:
         # Candidates within EXACT_MARGIN of the page's last distance may still change places.
         limit_km = rank_km[ranked_idx[min(end, total) - 1]] * (1 + EXACT_MARGIN)
-        cut = max(end, int(np.searchsorted(rank_km[ranked_idx], limit_km, side="right")))
+        beyond = np.nonzero(rank_km[ranked_idx[end:]] > limit_km)[0]
+        cut = end + (int(beyond[0]) if len(beyond) else max(0, total - end))
     ranked = [
         _Candidate(
             int(pool.docs[i]),
