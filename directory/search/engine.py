@@ -545,12 +545,18 @@ def _covering(
     filt = _filter_terms(replace(params, district=None))
     if params.district:
         area_keys = [key for key in area_keys if key == CITY_KEY or key[2:].split("/")[0] == params.district]
+    reader = searcher.reader()
     found: dict[int, float] = {}
     for key in area_keys:
-        query = Term("areas", key) if filt is None else And([Term("areas", key), filt])
+        if not reader.doc_frequency("areas", key):
+            continue
         rank_km = _area_rank_km(key, radius)
-        for docnum in searcher.docs_for_query(query):
+        for docnum in searcher.docs_for_query(Term("areas", key)):  # one posting list: no filter read whole
             found[docnum] = min(found.get(docnum, math.inf), rank_km)
+    if found and filt is not None:
+        docs = np.fromiter(found, dtype=np.int64, count=len(found))
+        passing = docs[_matching(searcher, filt, docs)[0]]
+        found = {int(docnum): found[int(docnum)] for docnum in passing}
     return found
 
 
@@ -593,9 +599,12 @@ def _docset(searcher: Searcher, docs: np.ndarray) -> DocSet:
     return DocSet(by_segment)
 
 
-def _matching(searcher: Searcher, query: Query, docs: np.ndarray, scored: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Which of ``docs`` match ``query`` (a mask over ``docs``), and their scores (0 elsewhere)."""
-    results = searcher.search(And([query, _docset(searcher, docs)]), limit=None, scored=scored, terms=False)
+def _matching(searcher: Searcher, query: Query, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of ``docs`` match ``query`` (a mask over ``docs``), and their scores (0 elsewhere).
+
+    Always scored: Whoosh's scored collector steps through the given documents with skip_to, while
+    an unscored one reads every posting of both sides (IntersectionMatcher.all_ids)."""
+    results = searcher.search(And([query, _docset(searcher, docs)]), limit=None, terms=False)
     matched = np.fromiter((docnum for _, docnum in results.top_n), dtype=np.int64)
     scores = np.zeros(len(docs))
     mask = np.zeros(len(docs), dtype=bool)
@@ -603,8 +612,7 @@ def _matching(searcher: Searcher, query: Query, docs: np.ndarray, scored: bool =
         order = np.argsort(docs)
         at = order[np.searchsorted(docs, matched, sorter=order)]
         mask[at] = True
-        if scored:
-            scores[at] = [score or 0.0 for score, _ in results.top_n]
+        scores[at] = [score or 0.0 for score, _ in results.top_n]
     return mask, scores
 
 
@@ -640,7 +648,7 @@ def _near(
     if text_q is not None:
         keep, scores = _matching(searcher, text_q, pool.docs)
         if not by_distance and title_q is not None and keep.any():
-            title[keep] = _matching(searcher, title_q, pool.docs[keep], scored=False)[0]
+            title[keep] = _matching(searcher, title_q, pool.docs[keep])[0]
     if params.open_now:
         at = np.nonzero(keep)[0]
         keep[at] = [open_from_stored(searcher.stored_fields(int(pool.docs[i])).get("hours"), now) for i in at]
