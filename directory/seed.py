@@ -24,12 +24,15 @@ from directory.catalog.models import (
     Schedule,
     ScheduleException,
     Service,
+    ServiceArea,
     ServiceAtLocation,
     Taxonomy,
     TaxonomyTerm,
 )
 from directory.eligibility.rules import rule_problems
 from directory.extensions import db
+from directory.geo.areas import AreaError, parse_area
+from directory.geo.gazetteer import Gazetteer, GazetteerError
 from directory.models_base import id_from_key
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,99}$")
@@ -343,6 +346,28 @@ def _service_values(record: dict, terms: dict[str, TaxonomyTerm]) -> tuple[dict,
     return values, [terms[c] for c in codes]
 
 
+def _service_areas(record: dict, path: Path) -> list[dict]:
+    """``service_areas: [番禺区, 广州市, 番禺区 市桥街道]``: each a city, district or 街道/镇 of the gazetteer
+    next to the catalog (seed_data/gazetteer.yaml)."""
+    names = record.get("service_areas") or []
+    if not isinstance(names, list):
+        raise SeedError("'service_areas' must be a list of area names")
+    if not names:
+        return []
+    try:
+        gazetteer = Gazetteer.from_path(path.parent.parent / "gazetteer.yaml")
+    except GazetteerError as exc:
+        raise SeedError(f"service_areas need the gazetteer: {exc}") from exc
+    rows = []
+    for position, name in enumerate(names):
+        try:
+            area = parse_area(str(name), gazetteer)
+        except AreaError as exc:
+            raise SeedError(f"service_areas: {exc}") from exc
+        rows.append({"district": area.district, "street": area.street, "position": position})
+    return rows
+
+
 def load_catalog_file(path: Path, terms: dict[str, TaxonomyTerm], seen: set[str], report: SeedReport) -> list[str]:
     """Load one catalog file; returns the ids of the services it wrote."""
     try:
@@ -401,6 +426,7 @@ def load_catalog_file(path: Path, terms: dict[str, TaxonomyTerm], seen: set[str]
                 phones = _phones(svc_record)
                 documents = [str(d).strip() for d in svc_record.get("required_documents") or [] if str(d).strip()]
                 languages = [str(code) for code in svc_record.get("languages") or []]
+                areas = _service_areas(svc_record, path)
             except SeedError as exc:
                 report.error(path, svc_record, str(exc))
                 continue
@@ -431,6 +457,7 @@ def load_catalog_file(path: Path, terms: dict[str, TaxonomyTerm], seen: set[str]
                 [{"code": c, "name": LANGUAGE_NAMES.get(c)} for c in languages],
             )
             _sync_children(service.phones, Phone, "service_phone", svc_key, phones)
+            _sync_children(service.service_areas, ServiceArea, "service_area", svc_key, areas)
             written.append(svc_id)
         db.session.flush()
     return written

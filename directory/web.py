@@ -112,6 +112,7 @@ def register_template_helpers(app: Flask) -> None:
         "locations": _l("Locations"),
         "languages": _l("Languages"),
         "required_documents": _l("Documents to bring"),
+        "service_areas": _l("Service area"),
         "hours": _l("Opening hours"),
         "holiday_hours": _l("Holiday hours"),
         "assured_date": _l("Last verified"),

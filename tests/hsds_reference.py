@@ -23,6 +23,7 @@ from directory.catalog.models import (
     Schedule,
     ScheduleException,
     Service,
+    ServiceArea,
     ServiceAtLocation,
     Taxonomy,
     TaxonomyTerm,
@@ -143,6 +144,7 @@ SNAPSHOT_MODELS = (
     ScheduleException,
     Language,
     RequiredDocument,
+    ServiceArea,
 )
 # Bookkeeping, not catalog fields: row timestamps of organizations and optimistic-locking counters.
 NOT_COMPARED = {"created_at", "updated_at", "version"}

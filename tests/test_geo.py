@@ -44,8 +44,8 @@ def resolve(text: str, gaz: Gazetteer, **kwargs) -> GeoResult:
 
 
 def test_gazetteer_loads_every_place_once(gaz):
-    assert len(gaz) == 311
-    assert {p.kind for p in gaz} == {"district", "subdistrict", "town", "metro", "landmark"}
+    assert len(gaz) == 347
+    assert {p.kind for p in gaz} == {"district", "subdistrict", "town", "community", "metro", "landmark"}
     assert len(gaz.districts()) == 11
     assert Gazetteer.from_path(str(GAZETTEER_PATH)) is gaz  # cached per path
 
@@ -179,6 +179,56 @@ def test_unknown_place_suggests_close_matches(gaz, text, suggestion):
     assert text in result.message
     assert result.suggestions[0] == suggestion
     assert len(result.suggestions) <= 5
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "kind"),
+    [
+        ("番禺区 市桥", "市桥街道", "subdistrict"),
+        ("番禺区市桥", "市桥街道", "subdistrict"),
+        ("番禺 市桥街", "市桥街道", "subdistrict"),
+        ("广州市天河区石牌", "石牌街道", "subdistrict"),
+        ("天河区 体育西路", "体育西路站", "metro"),
+        ("市桥地铁站", "市桥站", "metro"),
+        ("市桥站", "市桥站", "metro"),
+        ("地铁客村站", "客村站", "metro"),
+        ("客村地铁", "客村站", "metro"),
+        ("Shiqiao metro station", "市桥站", "metro"),
+        ("石牌村", "石牌村", "community"),
+        ("天河区 石牌村", "石牌村", "community"),
+        ("祈福新村", "祈福新邨", "community"),
+    ],
+)
+def test_places_as_people_type_them(gaz, text, name, kind):
+    result = resolve(text, gaz)
+    assert result.resolved, result.message
+    assert (result.name, result.kind) == (name, kind)
+
+
+def test_a_place_knows_its_street_for_service_areas(gaz):
+    assert resolve("番禺区 市桥", gaz).street == "市桥街道"
+    assert resolve("石牌村", gaz).street == "石牌街道"  # a village: the 街道 it lies in
+    assert resolve("番禺区", gaz).street is None
+
+
+def test_a_place_in_another_district_is_never_picked(gaz):
+    result = resolve("越秀区 市桥", gaz)
+    assert not result.resolved
+    assert "番禺区" in result.message and "越秀区" in result.message
+    assert result.suggestions == ("市桥街道",)
+
+
+@pytest.mark.parametrize("text", ["火星区", "番禺区 火星", "广州"])
+def test_an_unknown_place_is_never_turned_into_another(gaz, text):
+    result = resolve(text, gaz)
+    assert not result.resolved and result.reason == "not_found"
+    assert "越秀区" not in result.suggestions or text == "广州"  # 火星区 is not like 越秀区
+
+
+def test_an_unknown_street_in_a_district_offers_that_district(gaz):
+    result = resolve("番禺区 火星", gaz)
+    assert result.suggestions[-1] == "番禺区"
+    assert all(gaz.get(name).district == "番禺区" for name in result.suggestions)
 
 
 def test_nothing_close_gives_no_suggestions(gaz):

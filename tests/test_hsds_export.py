@@ -20,6 +20,7 @@ from directory.catalog.models import (
     Schedule,
     ScheduleException,
     Service,
+    ServiceArea,
     ServiceAtLocation,
 )
 from directory.extensions import db
@@ -64,6 +65,11 @@ def _vary_the_catalog() -> None:
         )
     )
     third.phones.append(Phone(number="020-0000-1234", extension="88", type="voice", description="总机"))
+    # service areas: a street of a district, and the whole city, in this order
+    third.service_areas += [
+        ServiceArea(district="番禺区", street="市桥街道", description="只服务市桥街居民", position=0),
+        ServiceArea(position=1),
+    ]
     location = db.session.scalars(select(Location).order_by(Location.id)).first()
     location.active = False
     location.postal_code = "510620"

@@ -78,6 +78,7 @@ NESTED = {
         ("service_at_locations", "service_at_location", "service_id"),
         ("languages", "language", "service_id"),
         ("required_documents", "required_document", "service_id"),
+        ("service_areas", "service_area", "service_id"),
         ("attributes", "attribute", "link_id"),
     ],
     "service_at_location": [

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from directory.api.hsds_areas import service_area_dict
 from directory.api.hsds_common import (
     CATEGORY_LINK_TYPE,
     EXTENSION_TAXONOMY,
@@ -300,6 +301,7 @@ def service_dict(service: Service, full: bool = True, organization: bool = True)
         _clean({"id": doc.id, "service_id": service.id, "document": doc.document, "uri": doc.uri})
         for doc in service.required_documents
     ]
+    result["service_areas"] = [service_area_dict(area) for area in service.service_areas]
     attributes = [category_attribute(service, term) for term in service.taxonomy_terms]
     for name in ("accepting_referrals", "capacity_note", "eligibility_rules", "is_demo"):
         attributes.append(extension_attribute("service", name, service.id, getattr(service, name)))
@@ -329,6 +331,7 @@ def service_options(full: bool = True) -> list:
             sal.selectinload(Location.phones),
             selectinload(Service.languages),
             selectinload(Service.required_documents),
+            selectinload(Service.service_areas),
             selectinload(Service.taxonomy_terms).selectinload(TaxonomyTerm.taxonomy),
         ]
     return options

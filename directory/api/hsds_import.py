@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from flask import current_app
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.attributes import flag_modified
 
+from directory.api.hsds_areas import area_from_hsds
 from directory.api.hsds_common import (
     EXTENSION_BY_TERM_ID,
     EXTENSION_TAXONOMY_ID,
@@ -61,6 +63,7 @@ from directory.catalog.models import (
     Schedule,
     ScheduleException,
     Service,
+    ServiceArea,
     ServiceAtLocation,
     Taxonomy,
     TaxonomyTerm,
@@ -69,6 +72,8 @@ from directory.catalog.services import local_today
 from directory.catalog.urls import ALLOWED_SCHEMES
 from directory.eligibility.rules import rule_problems
 from directory.extensions import db
+from directory.geo.areas import AreaError
+from directory.geo.gazetteer import default_gazetteer
 from directory.seed import LANGUAGE_NAMES
 
 # The tables we read, in the order they are applied (parents first).
@@ -84,6 +89,7 @@ TABLE_ORDER = (
     "schedule",
     "language",
     "required_document",
+    "service_area",
     "attribute",
 )
 OBJECT_TYPES = ("service", "organization", "location", "service_at_location", "taxonomy_term", "taxonomy")
@@ -98,6 +104,7 @@ COLLECTIONS = {
         "service_at_locations": "service_at_location",
         "languages": "language",
         "required_documents": "required_document",
+        "service_areas": "service_area",
         "attributes": "attribute",
     },
 }
@@ -1233,6 +1240,25 @@ class Importer:
         self._upsert(RequiredDocument, doc_id, values, "required_document")
         self._see("service", service_id, "required_documents", doc_id)
 
+    def _apply_service_area(self, rec: _Record) -> None:
+        service_id = self._service_of(rec)
+        if not service_id:
+            raise RecordError("'service_id' is required")
+        try:
+            area = area_from_hsds(rec.data, default_gazetteer(current_app))
+        except AreaError as exc:
+            raise Skip(f"not kept: a service area we cannot place in Guangzhou ({exc})") from None
+        values = {
+            "service_id": service_id,
+            "district": area.district,
+            "street": area.street,
+            "description": rec.text("description"),
+            "position": len(self.seen.get(("service", service_id, "service_areas"), ())),  # in the order read
+        }
+        area_id = self._child_id("service_area", (ServiceArea,), rec.id(), ("service_id", service_id))
+        self._upsert(ServiceArea, area_id, values, "service_area")
+        self._see("service", service_id, "service_areas", area_id)
+
     def _apply_attribute(self, rec: _Record) -> None:
         term_id = rec.ref("taxonomy_term_id")
         if term_id is None:
@@ -1314,6 +1340,7 @@ class Importer:
             "service_at_locations": [(ServiceAtLocation, "service_at_location")],
             "languages": [(Language, "language")],
             "required_documents": [(RequiredDocument, "required_document")],
+            "service_areas": [(ServiceArea, "service_area")],
         }[key]
         for model, kind in targets:
             self._delete(model, kind, (model.service_id == owner_id) & model.id.not_in(keep))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -34,6 +35,8 @@ from directory.catalog.limits import text_limit
 from directory.catalog.models import DISTRICTS, SERVICE_FIELDS, SERVICE_STATUSES, WEEKDAYS
 from directory.catalog.phone_field import PhonesField
 from directory.catalog.urls import SafeURL
+from directory.geo.areas import Area, AreaError, parse_area
+from directory.geo.gazetteer import default_gazetteer
 
 LANGUAGE_CHOICES = [
     ("zh", _l("Mandarin")),
@@ -127,6 +130,28 @@ class ServiceForm(FlaskForm):
     url = URLField(_l("Web page"), validators=[Optional(), SafeURL(), Length(max=500)])
     email = StringField(_l("Email"), validators=[Optional(), Email(), Length(max=200)])
     phones = PhonesField(_l("Phones"))
+    service_areas = TextAreaField(
+        _l("Service area (one per line: 广州市, a district, or a district and street)"),
+        validators=[Optional(), Length(max=2000)],
+    )
+
+    def validate_service_areas(self, field):
+        gazetteer = default_gazetteer(current_app)
+        for line in _lines(field.data):
+            try:
+                parse_area(line, gazetteer)
+            except AreaError:
+                raise ValidationError(
+                    _l(
+                        "“%(line)s” is not a district or street of Guangzhou (e.g. 番禺区, 番禺区 市桥街道).",
+                        line=line,
+                    )
+                ) from None
+
+    def areas(self) -> list[Area]:
+        """The service areas typed, once validated."""
+        gazetteer = default_gazetteer(current_app)
+        return list(dict.fromkeys(parse_area(line, gazetteer) for line in _lines(self.service_areas.data)))
 
     def validate_maximum_age(self, field):
         if field.data is not None and self.minimum_age.data is not None and field.data < self.minimum_age.data:
@@ -144,6 +169,8 @@ class ServiceForm(FlaskForm):
         data["languages"] = list(self.languages.data)
         data["required_documents"] = _lines(self.required_documents.data)
         data["phones"] = list(self.phones.lines)
+        if self.service_areas.raw_data:  # sent (a form without the field leaves the areas as they are)
+            data["service_areas"] = self.areas()
         return data
 
 

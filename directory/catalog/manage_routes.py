@@ -130,6 +130,7 @@ def edit_service(service_id: str):
         form.location_ids.data = [sal.location_id for sal in service.service_at_locations]
         form.languages.data = [lang.code for lang in service.languages]
         form.required_documents.data = "\n".join(d.document for d in service.required_documents)
+        form.service_areas.data = "\n".join(a.area.name for a in service.service_areas)
     elif form.validate_on_submit():
         values = form.values()
         saved, _changes = save_versioned(

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from directory.extensions import db
+from directory.geo.areas import Area
 from directory.models_base import UTCDateTime, new_id, utcnow
 
 SERVICE_STATUSES = ("active", "inactive", "defunct", "temporarily closed")
@@ -174,6 +175,9 @@ class Service(db.Model):
     languages: Mapped[list[Language]] = relationship(cascade="all, delete-orphan")
     required_documents: Mapped[list[RequiredDocument]] = relationship(cascade="all, delete-orphan")
     phones: Mapped[list[Phone]] = relationship(cascade="all, delete-orphan")
+    service_areas: Mapped[list[ServiceArea]] = relationship(
+        cascade="all, delete-orphan", order_by="ServiceArea.position"
+    )
 
     @property
     def is_active(self) -> bool:
@@ -301,6 +305,22 @@ class RequiredDocument(db.Model):
     service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
     document: Mapped[str] = mapped_column(Text)
     uri: Mapped[str | None] = mapped_column(String(500))
+
+
+class ServiceArea(db.Model):
+    """Where a service is available, wherever its office is (HSDS service_area): the whole city
+    (``district`` empty), a district, or one 街道/镇 of a district (``street``). See directory/geo/areas.py."""
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    district: Mapped[str | None] = mapped_column(String(20))
+    street: Mapped[str | None] = mapped_column(String(50))
+    description: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def area(self) -> Area:
+        return Area(district=self.district or None, street=self.street or None)
 
 
 class ChangeRecord(db.Model):

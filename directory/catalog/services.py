@@ -25,6 +25,7 @@ from directory.catalog.models import (
     Schedule,
     ScheduleException,
     Service,
+    ServiceArea,
     ServiceAtLocation,
     TaxonomyTerm,
     service_taxonomy,
@@ -231,6 +232,20 @@ def _set_collections(service: Service, values: dict, user) -> None:
             service.required_documents = [RequiredDocument(document=d) for d in values["required_documents"]]
             _record_service_update(
                 service, user, "required_documents", "\n".join(old), "\n".join(values["required_documents"])
+            )
+    if "service_areas" in values:
+        old_areas = [area.area for area in service.service_areas]
+        if old_areas != values["service_areas"]:
+            service.service_areas = [
+                ServiceArea(district=area.district, street=area.street, position=i)
+                for i, area in enumerate(values["service_areas"])
+            ]
+            _record_service_update(
+                service,
+                user,
+                "service_areas",
+                "\n".join(a.name for a in old_areas),
+                "\n".join(a.name for a in values["service_areas"]),
             )
 
 

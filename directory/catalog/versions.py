@@ -24,11 +24,12 @@ from directory.catalog.models import (
     Schedule,
     ScheduleException,
     Service,
+    ServiceArea,
     ServiceAtLocation,
 )
 from directory.models_base import utcnow
 
-SERVICE_PARTS = (ServiceAtLocation, Language, RequiredDocument, Schedule, ScheduleException, Phone)
+SERVICE_PARTS = (ServiceAtLocation, Language, RequiredDocument, Schedule, ScheduleException, Phone, ServiceArea)
 SERVICE_COLLECTIONS = (
     "taxonomy_terms",
     "service_at_locations",
@@ -37,6 +38,7 @@ SERVICE_COLLECTIONS = (
     "languages",
     "required_documents",
     "phones",
+    "service_areas",
 )
 LOCATION_COLLECTIONS = ("phones",)
 

@@ -1,8 +1,13 @@
 """Offline gazetteer of Guangzhou places, looked up by name, alias or pinyin.
 
 The YAML file (``seed_data/gazetteer.yaml``) holds ``places``: each with ``name``, ``kind``
-(district | subdistrict | town | metro | landmark), ``district``, ``lat``, ``lon``, ``aliases`` and,
-for metro stations, ``lines``. Pinyin keys are computed here with pypinyin; they are not stored.
+(district | subdistrict | town | community | metro | landmark), ``district``, ``lat``, ``lon``,
+``aliases``, optionally ``street`` (the 街道/镇 a community, village or station lies in) and, for metro
+stations, ``lines``. Pinyin keys are computed here with pypinyin; they are not stored.
+
+Places are also read the way people type them (:meth:`Gazetteer.locate`): a district and a street
+("番禺区 市桥", "番禺区市桥"), a station with 地铁站/地铁/站 ("市桥地铁站"). A part that names a place in
+another district than the one typed is never resolved silently: the miss says where that place is.
 """
 
 from __future__ import annotations
@@ -24,7 +29,11 @@ if TYPE_CHECKING:
     from flask import Flask
 
 # Preference when a query matches several places (lower index wins), unless one is an exact name match.
-KINDS: tuple[str, ...] = ("district", "subdistrict", "town", "metro", "landmark")
+KINDS: tuple[str, ...] = ("district", "subdistrict", "town", "community", "metro", "landmark")
+# The kinds a service area can name (a whole district, or one 街道/镇).
+STREET_KINDS = ("subdistrict", "town")
+# The city as a whole: typed before a place ("广州市天河区") or alone.
+CITY_NAMES = ("广州市", "广州", "guangzhou", "guangzhoushi", "guangzhoucity")
 KIND_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
 
 # Trailing suffixes that may be added or dropped (checked longest first, on normalized text).
@@ -48,6 +57,25 @@ class Place:
     longitude: float
     aliases: tuple[str, ...] = ()
     lines: tuple[str, ...] = ()
+    street: str | None = None  # the 街道/镇 it lies in (itself for a street)
+
+    @property
+    def street_name(self) -> str | None:
+        """The 街道/镇 a service area must name to cover this place (None when not known)."""
+        return self.name if self.kind in STREET_KINDS else self.street
+
+
+@dataclass(frozen=True)
+class Located:
+    """What :meth:`Gazetteer.locate` made of a text: a place, or why not and what to offer instead.
+
+    ``conflict`` is a place the text names that lies outside the district typed with it (``district``).
+    """
+
+    place: Place | None
+    suggestions: tuple[Place, ...] = ()
+    district: Place | None = None
+    conflict: Place | None = None
 
 
 def normalize(text: str) -> str:
@@ -134,6 +162,7 @@ def _parse_place(raw: object, index: int) -> Place:
     if not isinstance(aliases, list) or not isinstance(lines, list):
         raise GazetteerError(f"{where}: aliases and lines must be lists")
     district = raw.get("district")
+    street = raw.get("street")
     return Place(
         name=name,
         kind=kind,
@@ -142,6 +171,7 @@ def _parse_place(raw: object, index: int) -> Place:
         longitude=lon,
         aliases=tuple(str(a).strip() for a in aliases if str(a).strip()),
         lines=tuple(str(line) for line in lines),
+        street=str(street) if street else None,
     )
 
 
@@ -241,18 +271,19 @@ class Gazetteer:
     def _best(self, places: Iterable[Place]) -> Place:
         return min(places, key=lambda p: (KIND_RANK[p.kind], self._order[id(p)]))
 
-    def lookup(self, text: str) -> Place | None:
+    def lookup(self, text: str, district: str | None = None) -> Place | None:
         """Find one place by exact name, alias (suffix-insensitive), full pinyin or pinyin initials.
 
         An exact name match wins. Otherwise the first tier with matches decides: whole alias, alias
         with a suffix added or dropped, whole pinyin, pinyin without the suffix, initials; within a tier
-        kinds are preferred district > subdistrict > town > metro > landmark.
+        kinds are preferred district > subdistrict > town > community > metro > landmark. With
+        ``district``, only places in that district are considered.
         """
         key = normalize(text)
         if not key:
             return None
         exact = self._by_name.get(key)
-        if exact is not None:
+        if exact is not None and (district is None or exact.district == district):
             return exact
         loose = (key, strip_suffix(key))
         tiers = (
@@ -263,10 +294,80 @@ class Gazetteer:
             (self._initials, (key,)),
         )
         for index, keys in tiers:
-            found = [place for k in keys for place in index.get(k, ())]
+            found = [
+                place for k in keys for place in index.get(k, ()) if district is None or place.district == district
+            ]
             if found:
                 return self._best(found)
         return None
+
+    def locate(self, text: str) -> Located:
+        """A place as people type it: a name (see :meth:`lookup`), a station with 地铁站/地铁 ("市桥地铁站"),
+        or a district and a place in it, spaced or not ("番禺区 市桥", "番禺区市桥", "广州市天河区石牌").
+
+        A part naming a place in another district than the one typed gives no place (``conflict``);
+        an unknown part gives the similar places of the district typed, and the district itself.
+        """
+        if normalize(text) in CITY_NAMES:  # the whole city is no point to measure from
+            return Located(None, tuple(self.districts()[:5]))
+        whole = self.lookup(text) or self.lookup(station_form(text))
+        if whole is not None:
+            return Located(whole)
+        parts = self._parts(text)
+        if not parts:
+            return Located(None, tuple(self.suggest(text)))
+        districts = [self.lookup(part) for part in parts]
+        district = next((p for p in districts if p is not None and p.kind == "district"), None)
+        rest = [part for part, found in zip(parts, districts, strict=True) if found is None or found.kind != "district"]
+        if district is None or len(parts) == 1 and not rest:
+            if len(parts) == 1 and district is None:
+                return Located(None, tuple(self.suggest(parts[0])))
+            if not rest:
+                return Located(district)
+        if not rest:
+            return Located(district)
+        found: list[Place] = []
+        for part in rest:
+            place = self._lookup_part(part, district.name if district else None)
+            if place is None:
+                elsewhere = self._lookup_part(part, None) if district else None
+                if elsewhere is not None:
+                    return Located(None, (elsewhere,), district=district, conflict=elsewhere)
+                near = [p for p in self.suggest(part, limit=8) if district is None or p.district == district.name]
+                offered = [*self.suggest(text), *near[:4], *([district] if district else [])]
+                return Located(None, tuple(dict.fromkeys(offered))[:5], district=district)
+            found.append(place)
+        if len({p.district for p in found}) > 1:  # two places far apart: say so, pick neither
+            return Located(None, tuple(found), district=district)
+        return Located(max(found, key=lambda p: (KIND_RANK[p.kind], -self._order[id(p)])))
+
+    def _lookup_part(self, part: str, district: str | None) -> Place | None:
+        return self.lookup(part, district) or self.lookup(station_form(part), district)
+
+    def _parts(self, text: str) -> list[str]:
+        """The words of a place text, a leading city name dropped and a leading district split off."""
+        parts: list[str] = []
+        for word in text.split():
+            key = normalize(word)
+            for city in CITY_NAMES:
+                if key.startswith(normalize(city)) and len(key) > len(normalize(city)):
+                    word = word[len(city) :] if word.startswith(city) else word
+                    break
+            if normalize(word) in CITY_NAMES:
+                continue
+            split = self._split_district(word)
+            parts.extend(split)
+        return [part for part in parts if normalize(part)]
+
+    def _split_district(self, word: str) -> list[str]:
+        """ "番禺区市桥" → ["番禺区", "市桥"]: the longest district name or alias the word starts with."""
+        if not has_cjk(word) or self.lookup(word) is not None:
+            return [word]
+        for size in range(min(len(word) - 1, 4), 1, -1):
+            head = self.lookup(word[:size])
+            if head is not None and head.kind == "district" and normalize(word[:size]) in self._text_exact:
+                return [word[:size], word[size:]]
+        return [word]
 
     def suggest(self, text: str, limit: int = 5) -> list[Place]:
         """Up to ``limit`` places close to ``text`` by substring, edit distance or pinyin, best first."""
@@ -291,12 +392,15 @@ class Gazetteer:
 
         spellings: list[str] = []
         if has_cjk(key):
-            spellings = pinyin_readings(key)[:4]
+            # The stem's readings: a shared 区/街/站 says nothing (火星区 is not like 越秀区).
+            spellings = pinyin_readings(strip_suffix(key))[:4]
         elif key.isascii() and key.isalpha():
             spellings = [key]
+        # Typed Chinese that sounds alike (天和 → 天河) spells alike: nearly equal pinyin only.
+        pinyin_ratio = 0.85 if has_cjk(key) else 0.75
         for spelling in spellings:
             for candidate, places in self._pinyin.items():
-                score = _similarity(spelling, candidate, min_ratio=0.75, min_substring=3)
+                score = _similarity(spelling, candidate, min_ratio=pinyin_ratio, min_substring=3)
                 if score:
                     for place in places:
                         offer(place, 0.97 * score)
@@ -316,6 +420,21 @@ class Gazetteer:
             key=lambda pid: (-scores[pid], KIND_RANK[by_id[pid].kind], self._order[pid]),
         )
         return [by_id[pid] for pid in ranked[:limit]]
+
+
+_STATION_WORDS = ("地铁站", "地铁", "metrostation", "subwaystation", "metro", "subway")
+
+
+def station_form(text: str) -> str:
+    """The station name a text means: "市桥地铁站", "市桥地铁", "地铁市桥站" → "市桥站"; "Shiqiao metro
+    station" → "shiqiaostation". Text that names no station comes back normalized."""
+    key = normalize(text)
+    if key.startswith("地铁") and len(key) > 3:
+        key = key[2:]
+    for word in _STATION_WORDS:
+        if key.endswith(word) and len(key) > len(word):
+            return key[: -len(word)] + ("站" if has_cjk(key[: -len(word)]) else "station")
+    return key
 
 
 def _similarity(query: str, candidate: str, *, min_ratio: float, min_substring: int = 2) -> float:

@@ -21,7 +21,7 @@ from geopy.exc import GeocoderNotFound
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import Nominatim, get_geocoder_for_service
 
-from directory.geo.gazetteer import Gazetteer, default_gazetteer, normalize
+from directory.geo.gazetteer import CITY_NAMES, Gazetteer, default_gazetteer, normalize
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class GeoResult:
     """A resolved point, or (``resolved`` false) a message and suggested place names.
 
     ``source`` is "coordinates", "gazetteer" or "online"; ``kind`` is the gazetteer kind
-    (district, subdistrict, town, metro, landmark), "point" for coordinates, "address" for online results.
+    (district, subdistrict, town, community, metro, landmark), "point" for coordinates, "address" for online results.
     ``reason`` says why a result is unresolved: empty, too_long, invalid_coordinates, not_found,
     outside_region or service_error.
     """
@@ -53,6 +53,7 @@ class GeoResult:
     latitude: float | None = None
     longitude: float | None = None
     district: str | None = None
+    street: str | None = None  # the 街道/镇 the place lies in, when the gazetteer knows it
     kind: str | None = None
     source: str | None = None
     message: str | None = None
@@ -316,7 +317,8 @@ def resolve_place(text: str, *, gazetteer: Gazetteer, online_geocoder: OnlineGeo
             source="coordinates",
         )
 
-    place = gazetteer.lookup(query)
+    located = gazetteer.locate(query)
+    place = located.place
     if place is not None:
         return GeoResult(
             query=query,
@@ -325,11 +327,30 @@ def resolve_place(text: str, *, gazetteer: Gazetteer, online_geocoder: OnlineGeo
             latitude=place.latitude,
             longitude=place.longitude,
             district=place.district,
+            street=place.street_name,
             kind=place.kind,
             source="gazetteer",
         )
-
-    suggestions = tuple(p.name for p in gazetteer.suggest(query, limit=MAX_SUGGESTIONS))
+    suggestions = tuple(p.name for p in located.suggestions[:MAX_SUGGESTIONS])
+    if normalize(query) in CITY_NAMES:
+        return GeoResult.unresolved(
+            query,
+            "not_found",
+            _("Guangzhou as a whole is no single point: name a district, street, metro station or village in it."),
+            suggestions,
+        )
+    if located.conflict is not None and located.district is not None:
+        return GeoResult.unresolved(
+            query,
+            "not_found",
+            _(
+                "“%(place)s” is in %(its)s, not in %(typed)s.",
+                place=located.conflict.name,
+                its=located.conflict.district or "",
+                typed=located.district.name,
+            ),
+            suggestions,
+        )
     if online_geocoder is not None:
         result = online_geocoder.geocode(query)
         if result.resolved:

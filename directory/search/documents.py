@@ -93,6 +93,8 @@ def service_documents(service: Service) -> Iterator[dict]:
         "languages": languages,
         "hours": _hours(service),
         "rules_col": rules_bytes(service.eligibility_rules),
+        # The areas it serves (directory/geo/areas.py): a search near a place they cover finds it.
+        "areas": ",".join(area.area.key for area in service.service_areas),
     }
     body = [service.description or "", service.eligibility_description or ""]
 

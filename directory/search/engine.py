@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from itertools import islice
@@ -20,17 +20,28 @@ from markupsafe import Markup, escape
 from whoosh import highlight
 from whoosh.collectors import TopCollector
 from whoosh.query import And, ConstantScoreQuery, Every, Or, Query, Term
+from whoosh.searching import Searcher
 from whoosh.support.levenshtein import distance as levenshtein_distance
 
 from directory.catalog.hours import Recurrence, is_open_at, recurrence_from_fields
 from directory.catalog.models import DISTRICTS
 from directory.eligibility.rules import Verdict
+from directory.geo.areas import CITY_KEY, covering_keys
 from directory.geo.distance import bounding_box, distance_km
 from directory.geo.geocoder import GeoResult
 from directory.search.analysis import text_analyzer
 from directory.search.eligibility import EligibilityCheck
 from directory.search.index import SearchIndex
-from directory.search.spatial import DocSet, grid_for, leaves, local_km, segment_key, service_id_of
+from directory.search.spatial import (
+    DocSet,
+    by_leaf,
+    grid_for,
+    leaves,
+    local_km,
+    segment_key,
+    service_id_of,
+    service_numbers,
+)
 from directory.search.synonyms import Synonyms
 
 SORTS = ("relevance", "distance")
@@ -165,6 +176,8 @@ class Hit:
     eligibility: Verdict | None = None  # with a client's facts
     alt_name: str = ""  # the English names, shown in the English UI (i18n.local_name)
     org_alt_name: str = ""
+    covers: bool = False  # near a place: the service's area covers it (directory/geo/areas.py)
+    open_now: bool | None = None  # by its hours at the time of the search; None without hours
 
 
 @dataclass
@@ -383,12 +396,14 @@ def run_search(
             return SearchResult(params=params, hits=[], total=0, place=place, hidden=0 if hiding else None)
         estimated = False
         if origin is not None:
-            ranked, total, hidden = _near(searcher, text_q, params, origin, now, hiding)
+            title_q = text_query(params.q, synonyms, "title") if params.q else None
+            area_keys = covering_keys(place.district, place.street) if place is not None else ()
+            ranked, total, hidden = _near(searcher, text_q, title_q, params, origin, area_keys, now, eligibility)
         elif text_q is not None and not params.open_now:
             ranked, total, estimated, hidden = _top_by_relevance(searcher, params, synonyms, hiding)
         else:
             ranked, total, hidden = _everything(searcher, text_q, params, now, hiding)
-        hits = _page_hits(searcher, ranked, params, origin, eligibility)
+        hits = _page_hits(searcher, ranked, params, origin, eligibility, now)
         suggestion = _suggest(searcher, params.q) if params.q and total == 0 and correct else None
 
     result = SearchResult(
@@ -424,30 +439,78 @@ def run_search(
 class _Candidate:
     docnum: int  # global document number in the searcher
     score: float = 0.0
-    km: float | None = None
+    km: float | None = None  # from the place; None when not located within the radius
     exact: bool = False
     lat: float = 0.0
     lon: float = 0.0
     service_id: str = ""
+    area_km: float = math.inf  # the distance a covering service area ranks it at (inf: no area covers the place)
+    ineligible: bool = False  # with a client's facts, not hiding: ranked after the eligible
+
+    @property
+    def covers(self) -> bool:
+        return self.area_km != math.inf
+
+    @property
+    def rank_km(self) -> float:
+        return min(self.km if self.km is not None else math.inf, self.area_km)
 
 
-def _near(
-    searcher, text_q, params: SearchParams, origin, now, hiding: EligibilityCheck | None
-) -> tuple[list[_Candidate], int, int | None]:
-    """Documents inside the radius from the per-segment arrays, filtered by masks, then (with words)
-    matched by Whoosh among those documents only; one result per service. Returns the ranked
-    candidates, their number, and how many services were hidden as ineligible (with ``hiding``)."""
-    radius = params.effective_radius
+Origin = tuple[float, float]
+
+# A service whose area covers the place ranks as if it were this far from it (km): one serving the
+# place's 街道/镇 as if next door, one serving its district as if 1 km away; one serving the whole city
+# ranks after everything located inside the radius (see ``_area_rank_km``).
+AREA_RANK_KM = {"street": 0.0, "district": 1.0}
+
+
+def _area_rank_km(key: str, radius: float) -> float:
+    scope = "city" if key == CITY_KEY else ("district" if key.startswith("d:") else "street")
+    return AREA_RANK_KM.get(scope, radius)
+
+
+@dataclass
+class _Pool:
+    """The candidates of a search near a place as parallel arrays, one row per document."""
+
+    docs: np.ndarray  # global document numbers
+    kms: np.ndarray  # distance from the place; inf when not located within the radius
+    exact: np.ndarray  # kms measured with the geodesic
+    services: np.ndarray  # service numbers (spatial.service_id_of)
+    lats: np.ndarray
+    lons: np.ndarray
+    area_km: np.ndarray  # see _Candidate.area_km
+
+    @classmethod
+    def concat(cls, parts: list[_Pool]) -> _Pool:
+        if not parts:
+            empty_f, empty_i = np.zeros(0), np.zeros(0, dtype=np.int64)
+            return cls(empty_i, empty_f, np.zeros(0, dtype=bool), empty_i, empty_f, empty_f, empty_f)
+        return cls(*(np.concatenate(column) for column in zip(*(p.columns() for p in parts), strict=True)))
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def take(self, keep: np.ndarray) -> _Pool:
+        return _Pool(*(column[keep] for column in self.columns()))
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        return (self.docs, self.kms, self.exact, self.services, self.lats, self.lons, self.area_km)
+
+
+def _located(searcher: Searcher, params: SearchParams, origin: Origin, radius: float) -> _Pool:
+    """Located documents inside the radius that pass the filters, from the per-segment arrays: one
+    mask per segment (distance, filters, deletions; the geodesic decides near the edge) applied once."""
     lat0, lon0 = origin
     box = bounding_box(lat0, lon0, radius)
-    found: list[tuple[np.ndarray, ...]] = []
-    by_segment: dict[str, list[int]] = {}
+    parts: list[_Pool] = []
     for reader, offset in leaves(searcher):
         grid = grid_for(reader)
         pos = grid.in_box(*box)
         if not len(pos):
             continue
-        keep = np.ones(len(pos), dtype=bool)
+        km = local_km(lat0, lon0, grid.lats[pos], grid.lons[pos])
+        keep = km <= radius * (1 + EXACT_MARGIN)
         if params.category:
             keep &= grid.mask("taxonomy", params.category)[pos]
         if params.district:
@@ -456,74 +519,180 @@ def _near(
             keep &= grid.accepting[pos]
         if params.language:
             keep &= grid.mask("languages", params.language)[pos]
-        pos = pos[keep]
-        km = local_km(lat0, lon0, grid.lats[pos], grid.lons[pos])
-        close = km <= radius * (1 + EXACT_MARGIN)
-        pos, km = pos[close], km[close]
-        docnums = grid.docnums[pos]
         if reader.has_deletions():
-            alive = ~np.isin(docnums, np.fromiter(reader.deleted_docs_set, dtype=np.int64))
-            pos, km, docnums = pos[alive], km[alive], docnums[alive]
-        exact = np.zeros(len(km), dtype=bool)
-        for i in np.nonzero(km >= radius * (1 - EXACT_MARGIN))[0]:  # near the edge: decide exactly
+            keep &= ~np.isin(grid.docnums[pos], np.fromiter(reader.deleted_docs_set, dtype=np.int64))
+        exact = keep & (km >= radius * (1 - EXACT_MARGIN))  # near the edge: decide exactly
+        for i in np.nonzero(exact)[0]:
             km[i] = distance_km(lat0, lon0, grid.lats[pos[i]], grid.lons[pos[i]])
-            exact[i] = True
-        inside = km <= radius
-        pos, km, docnums, exact = pos[inside], km[inside], docnums[inside], exact[inside]
-        if len(pos):
-            ineligible = hiding.ineligible(reader, docnums) if hiding else np.zeros(len(docnums), dtype=bool)
-            found.append((docnums + offset, km, exact, grid.services[pos], grid.lats[pos], grid.lons[pos], ineligible))
-            by_segment[segment_key(reader)] = docnums.tolist()
-    if not found:
-        return [], 0, 0 if hiding else None
-    docs, kms, exact, services, lats, lons, ineligible = (np.concatenate(column) for column in zip(*found, strict=True))
+        keep &= km <= radius
+        pos = pos[keep]
+        parts.append(
+            _Pool(
+                grid.docnums[pos] + offset,
+                km[keep],
+                exact[keep],
+                grid.services[pos],
+                grid.lats[pos],
+                grid.lons[pos],
+                np.full(len(pos), math.inf),
+            )
+        )
+    return _Pool.concat(parts)
+
+
+def _covering(
+    searcher: Searcher, params: SearchParams, area_keys: Sequence[str], origin: Origin, radius: float
+) -> dict[int, float]:
+    """Documents (global numbers) of services whose area covers the place and that pass the filters,
+    each with the distance its narrowest covering area ranks it at. With a district filter, an area
+    in that district (or the whole city) passes it, wherever the service's office is."""
+    filt = _filter_terms(replace(params, district=None))
+    if params.district:
+        area_keys = [key for key in area_keys if key == CITY_KEY or key[2:].split("/")[0] == params.district]
+    reader = searcher.reader()
+    found: dict[int, float] = {}
+    for key in area_keys:
+        if not reader.doc_frequency("areas", key):
+            continue
+        rank_km = _area_rank_km(key, radius)
+        for docnum in searcher.docs_for_query(Term("areas", key)):  # one posting list: no filter read whole
+            found[docnum] = min(found.get(docnum, math.inf), rank_km)
+    if found and filt is not None:
+        docs = np.fromiter(found, dtype=np.int64, count=len(found))
+        passing = docs[_matching(searcher, filt, docs)[0]]
+        found = {int(docnum): found[int(docnum)] for docnum in passing}
+    return found
+
+
+def _with_areas(searcher: Searcher, pool: _Pool, covered: dict[int, float], origin: Origin, radius: float) -> _Pool:
+    """The pool with the covering areas marked, and the covered documents not in it yet added (with
+    their distance when they are located inside the radius)."""
+    if not covered:
+        return pool
+    docs = np.fromiter(covered, dtype=np.int64, count=len(covered))
+    area_km = np.fromiter(covered.values(), dtype=np.float64, count=len(covered))
+    in_pool = np.isin(pool.docs, docs)
+    if in_pool.any():
+        order = np.argsort(docs)
+        pool.area_km[in_pool] = area_km[order[np.searchsorted(docs, pool.docs[in_pool], sorter=order)]]
+    new = ~np.isin(docs, pool.docs)
+    docs, area_km = docs[new], area_km[new]
+    if not len(docs):
+        return pool
+    services = by_leaf(searcher, docs, lambda reader, local: service_numbers(reader)[local])
+    lats = by_leaf(searcher, docs, lambda reader, local: _column(reader, "lat_col", local))
+    lons = by_leaf(searcher, docs, lambda reader, local: _column(reader, "lon_col", local))
+    # A covered service located outside the radius shows no distance: its area, not its office, is
+    # why it is here (the located documents inside the radius are in the pool already).
+    kms = np.full(len(docs), math.inf)
+    return _Pool.concat([pool, _Pool(docs, kms, np.zeros(len(docs), dtype=bool), services, lats, lons, area_km)])
+
+
+def _column(reader, name: str, local: np.ndarray) -> np.ndarray:
+    column = reader.column_reader(name)
+    return np.fromiter((column[int(d)] for d in local), dtype=np.float64, count=len(local))
+
+
+def _docset(searcher: Searcher, docs: np.ndarray) -> DocSet:
+    """The given documents (global numbers) as a query matching exactly them."""
+    by_segment: dict[str, list[int]] = {}
+    for reader, offset in leaves(searcher):
+        inside = (docs >= offset) & (docs < offset + reader.doc_count_all())
+        if inside.any():
+            by_segment[segment_key(reader)] = (docs[inside] - offset).tolist()
+    return DocSet(by_segment)
+
+
+def _matching(searcher: Searcher, query: Query, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of ``docs`` match ``query`` (a mask over ``docs``), and their scores (0 elsewhere).
+
+    Always scored: Whoosh's scored collector steps through the given documents with skip_to, while
+    an unscored one reads every posting of both sides (IntersectionMatcher.all_ids)."""
+    results = searcher.search(And([query, _docset(searcher, docs)]), limit=None, terms=False)
+    matched = np.fromiter((docnum for _, docnum in results.top_n), dtype=np.int64)
     scores = np.zeros(len(docs))
+    mask = np.zeros(len(docs), dtype=bool)
+    if len(matched):
+        order = np.argsort(docs)
+        at = order[np.searchsorted(docs, matched, sorter=order)]
+        mask[at] = True
+        scores[at] = [score or 0.0 for score, _ in results.top_n]
+    return mask, scores
 
-    if text_q is not None:
-        results = searcher.search(And([text_q, DocSet(by_segment)]), limit=None, terms=False)
-        position = {docnum: i for i, docnum in enumerate(docs.tolist())}
-        matched = np.fromiter((position[docnum] for _, docnum in results.top_n), dtype=np.int64)
-        scores[matched] = [score for score, _ in results.top_n]
-        docs, kms, exact, services, lats, lons, scores, ineligible = (
-            a[matched] for a in (docs, kms, exact, services, lats, lons, scores, ineligible)
-        )
-    if params.open_now:
-        is_open = np.fromiter(
-            (open_from_stored(searcher.stored_fields(int(d)).get("hours"), now) for d in docs), dtype=bool
-        )
-        docs, kms, exact, services, lats, lons, scores, ineligible = (
-            a[is_open] for a in (docs, kms, exact, services, lats, lons, scores, ineligible)
-        )
-    hidden = None
-    if hiding:
-        hidden = len(np.unique(services[ineligible]))  # a service's documents share its rules
-        shown = ~ineligible
-        docs, kms, exact, services, lats, lons, scores = (
-            a[shown] for a in (docs, kms, exact, services, lats, lons, scores)
-        )
 
+def _near(
+    searcher: Searcher,
+    text_q: Query | None,
+    title_q: Query | None,
+    params: SearchParams,
+    origin: Origin,
+    area_keys: Sequence[str],
+    now: datetime,
+    eligibility: EligibilityCheck | None,
+) -> tuple[list[_Candidate], int, int | None]:
+    """Services near a place: documents inside the radius (from the per-segment arrays) and documents
+    of services whose area covers the place (``area_keys``, see directory/geo/areas.py), narrowed by
+    the words, open now and hiding ineligible services into one mask applied once; one result per
+    service. Returns the ranked candidates, their number, and how many services were hidden as
+    ineligible (when ``eligibility`` hides).
+
+    The useful answer first: services the client is ineligible for rank last; by relevance, services
+    whose names or categories match the words rank above those matching only in their other text,
+    and among equals the nearer (or covering) first; by distance, the nearer first.
+    """
+    radius = params.effective_radius
+    pool = _located(searcher, params, origin, radius)
+    pool = _with_areas(searcher, pool, _covering(searcher, params, area_keys, origin, radius), origin, radius)
+    if not len(pool):
+        return [], 0, 0 if eligibility is not None and eligibility.hide else None
+    keep = np.ones(len(pool), dtype=bool)
+    scores = np.zeros(len(pool))
     by_distance = params.effective_sort() == "distance" or text_q is None
+    title = np.zeros(len(pool), dtype=bool)
+    if text_q is not None:
+        keep, scores = _matching(searcher, text_q, pool.docs)
+        if not by_distance and title_q is not None and keep.any():
+            title[keep] = _matching(searcher, title_q, pool.docs[keep])[0]
+    if params.open_now:
+        at = np.nonzero(keep)[0]
+        keep[at] = [open_from_stored(searcher.stored_fields(int(pool.docs[i])).get("hours"), now) for i in at]
+    ineligible = np.zeros(len(pool), dtype=bool)
+    hidden = None
+    if eligibility is not None:
+        at = np.nonzero(keep)[0]
+        ineligible[at] = eligibility.ineligible_global(searcher, pool.docs[at])
+        if eligibility.hide:
+            hidden = len(np.unique(pool.services[keep & ineligible]))  # a service's documents share its rules
+            keep &= ~ineligible
+    pool, scores, title, ineligible = pool.take(keep), scores[keep], title[keep], ineligible[keep]
+
+    rank_km = np.minimum(pool.kms, pool.area_km)
     rounded = np.round(scores, 9)
-    order = np.lexsort((services, -rounded, kms)) if by_distance else np.lexsort((services, kms, -rounded))
-    _, first = np.unique(services[order], return_index=True)  # each service's best-ranked document
+    if by_distance:
+        order = np.lexsort((pool.services, -rounded, rank_km, ineligible))
+    else:
+        order = np.lexsort((pool.services, -rounded, rank_km, ~title, ineligible))
+    _, first = np.unique(pool.services[order], return_index=True)  # each service's best-ranked document
     ranked_idx = order[np.sort(first)]
     total = len(ranked_idx)
     end = params.page * params.per_page
+    cut = end
     if by_distance and total:
         # Candidates within EXACT_MARGIN of the page's last distance may still change places.
-        limit_km = kms[ranked_idx[min(end, total) - 1]] * (1 + EXACT_MARGIN)
-        cut = max(end, int(np.searchsorted(kms[ranked_idx], limit_km, side="right")))
-    else:
-        cut = end
+        limit_km = rank_km[ranked_idx[min(end, total) - 1]] * (1 + EXACT_MARGIN)
+        beyond = np.nonzero(rank_km[ranked_idx[end:]] > limit_km)[0]
+        cut = end + (int(beyond[0]) if len(beyond) else max(0, total - end))
     ranked = [
         _Candidate(
-            int(docs[i]),
+            int(pool.docs[i]),
             float(scores[i]),
-            float(kms[i]),
-            bool(exact[i]),
-            float(lats[i]),
-            float(lons[i]),
-            service_id_of(int(services[i])),
+            float(pool.kms[i]) if pool.kms[i] != math.inf else None,
+            bool(pool.exact[i]),
+            float(pool.lats[i]),
+            float(pool.lons[i]),
+            service_id_of(int(pool.services[i])),
+            float(pool.area_km[i]),
+            bool(ineligible[i]),
         )
         for i in ranked_idx[:cut]
     ]
@@ -532,20 +701,20 @@ def _near(
     return ranked, total, hidden
 
 
-def _settle_page_order(ranked: list[_Candidate], params: SearchParams, origin) -> None:
+def _settle_page_order(ranked: list[_Candidate], params: SearchParams, origin: Origin) -> None:
     """Exact order up to the page's end: approximate and exact distances differ by less than
     EXACT_MARGIN, so only candidates within that margin of the page's last one can change places."""
     end = params.page * params.per_page
     if not ranked[:end]:
         return
-    limit_km = ranked[min(end, len(ranked)) - 1].km * (1 + EXACT_MARGIN)
+    limit_km = ranked[min(end, len(ranked)) - 1].rank_km * (1 + EXACT_MARGIN)
     cut = end
-    while cut < len(ranked) and ranked[cut].km <= limit_km:
+    while cut < len(ranked) and ranked[cut].rank_km <= limit_km:
         cut += 1
     for candidate in ranked[:cut]:
-        if not candidate.exact:
+        if candidate.km is not None and not candidate.exact:
             candidate.km, candidate.exact = distance_km(origin[0], origin[1], candidate.lat, candidate.lon), True
-    ranked[:cut] = sorted(ranked[:cut], key=lambda c: (c.km, -round(c.score, 9), c.service_id))
+    ranked[:cut] = sorted(ranked[:cut], key=lambda c: (c.ineligible, c.rank_km, -round(c.score, 9), c.service_id))
 
 
 def _one_per_service(searcher, pool: list[_Candidate], by_distance: bool = False) -> list[_Candidate]:
@@ -715,8 +884,20 @@ def _everything(
     return ranked, len(ranked), hidden
 
 
+def _open_badge(hours_json: str | None, now: datetime) -> bool | None:
+    """Open at ``now`` by its hours; None when it lists no hours (a hotline, an online service)."""
+    if not hours_json or not json.loads(hours_json).get("weekly"):
+        return None
+    return open_from_stored(hours_json, now)
+
+
 def _page_hits(
-    searcher, ranked: list[_Candidate], params: SearchParams, origin, eligibility: EligibilityCheck | None
+    searcher: Searcher,
+    ranked: list[_Candidate],
+    params: SearchParams,
+    origin: Origin | None,
+    eligibility: EligibilityCheck | None,
+    now: datetime,
 ) -> list[Hit]:
     start, end = (params.page - 1) * params.per_page, params.page * params.per_page
     hits = []
@@ -724,9 +905,11 @@ def _page_hits(
         fields = searcher.stored_fields(candidate.docnum)
         hit = _hit(fields, candidate.score)
         if origin is not None:
-            if not candidate.exact:
+            if candidate.km is not None and not candidate.exact:
                 candidate.km = distance_km(origin[0], origin[1], candidate.lat, candidate.lon)
             hit.distance_km = candidate.km
+            hit.covers = candidate.covers
+        hit.open_now = _open_badge(fields.get("hours"), now)
         if eligibility is not None:
             hit.eligibility = eligibility.verdict_for(searcher, candidate.docnum)
         hits.append(hit)

@@ -36,7 +36,7 @@ from directory.search.spatial import forget_segments_except, leaves, segment_key
 from directory.search.synonyms import Synonyms, seed_synonyms
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 11  # 11: the organization's English name (org_alt_name)
+SCHEMA_VERSION = 12  # 11: the organization's English name (org_alt_name); 12: service areas
 CURSOR_FILE = "lianjie-cursor.json"
 GAP_TTL_SECONDS = 600.0  # longer than any transaction that writes the outbox
 GAP_WINDOW = 10_000  # how far below the newest applied id a missing id is still waited for
@@ -78,6 +78,7 @@ def make_schema(synonyms: Synonyms | None = None) -> fields.Schema:
         district=fields.ID(stored=True),
         accepting=fields.BOOLEAN(stored=True),
         languages=fields.KEYWORD(commas=True),
+        areas=fields.KEYWORD(commas=True),  # service areas: "city", "d:番禺区", "s:番禺区/市桥街道"
         lat=fields.STORED,
         lon=fields.STORED,
         lat_col=fields.COLUMN(columns.NumericColumn("d", default=0.0)),
@@ -329,6 +330,7 @@ def load_services(service_ids: Iterable[str]) -> list[Service]:
                 selectinload(Service.schedules),
                 selectinload(Service.schedule_exceptions),
                 selectinload(Service.languages),
+                selectinload(Service.service_areas),
             )
         )
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, abort, jsonify, make_response, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
@@ -16,24 +18,26 @@ from directory.eligibility.forms import ClientFactsForm, facts_from_query, facts
 from directory.i18n import select_locale
 from directory.search import services as search_service
 from directory.search.engine import ParamError
+from directory.search.widen import counted_widenings, leaves_nothing_usable
 
 bp = Blueprint("search", __name__)
 
+# What an empty search page offers to try: (words, place).
+SEARCH_EXAMPLES = (
+    ("美沙酮", "番禺区 市桥"),
+    ("法律援助", "天河区"),
+    ("就业", ""),
+    ("", "客村地铁站"),
+    ("shelter", "越秀区"),
+)
 
-def _widen_links(params) -> list[tuple[str, dict]]:
-    """Ways out of an empty result: a wider radius, or one filter fewer."""
-    base = {k: v for k, v in request.args.lists() if k != "page"}
-    links = []
-    if params.near:
-        wider = min(params.effective_radius * 2, 200)
-        if wider > params.effective_radius:
-            links.append(("radius", {**base, "radius_km": f"{wider:g}"}))
-    for name in ("category", "district", "open_now", "accepting", "language", "hide_ineligible"):
-        if any(base.get(name, [])):
-            links.append((name, {k: v for k, v in base.items() if k != name}))
-    if params.q and (params.near or any(any(base.get(n, [])) for n in ("category", "district"))):
-        links.append(("q", {k: v for k, v in base.items() if k != "q"}))
-    return links
+
+def _widen_links(params, facts, result) -> list[tuple[str, dict, int]]:
+    """Ways out of a search that leaves no usable service, each with the number it would show."""
+    if result is None or params is None or not leaves_nothing_usable(result):
+        return []
+    args = {name: values for name, values in request.args.lists()}
+    return counted_widenings(params, args, lambda wider: search_service.search(replace(wider, per_page=1), facts).total)
 
 
 def _client_context(args: MultiDict):
@@ -91,7 +95,8 @@ def search_page():
             need=need,
             may_refer=can_keep_clients(current_user),
             result=result,
-            widen=_widen_links(params) if result is not None and result.total == 0 and params else [],
+            widen=_widen_links(params, facts, result),
+            search_examples=SEARCH_EXAMPLES,
             filters=_filters(query, error),
         ),
         400 if error or facts_form.errors else 200,
@@ -193,6 +198,8 @@ def search_api():
                     "latitude": hit.latitude if hit.location_id else None,
                     "longitude": hit.longitude if hit.location_id else None,
                     "distance_km": round(hit.distance_km, 3) if hit.distance_km is not None else None,
+                    "covers_place": hit.covers,
+                    "open_now": hit.open_now,
                     "accepting_referrals": hit.accepting,
                     "score": round(hit.score, 4),
                     "eligibility": verdict_json(hit.eligibility) if hit.eligibility is not None else None,
@@ -245,7 +252,8 @@ def search_helpers():
 
     def widen_label(what: str, new_args: dict) -> str:
         if what == "radius":
-            return _("Search within %(km)s km", km=new_args["radius_km"])
+            km = new_args["radius_km"]
+            return _("Search within %(km)s km", km=km[0] if isinstance(km, list) else km)
         labels = {
             "category": _("Any category"),
             "district": _("Any district"),

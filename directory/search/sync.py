@@ -15,6 +15,7 @@ from directory.catalog.models import (
     Schedule,
     ScheduleException,
     Service,
+    ServiceArea,
     ServiceAtLocation,
     TaxonomyTerm,
     service_taxonomy,
@@ -23,7 +24,7 @@ from directory.extensions import db
 from directory.models_base import new_id
 from directory.search.models import SearchChange
 
-_SERVICE_CHILDREN = (ServiceAtLocation, Schedule, ScheduleException, Language, RequiredDocument)
+_SERVICE_CHILDREN = (ServiceAtLocation, Schedule, ScheduleException, Language, RequiredDocument, ServiceArea)
 PENDING_FLAG = "search_changes_pending"
 
 
