@@ -7,7 +7,9 @@ import re
 import stat
 
 import pytest
+from sqlalchemy import func, select
 
+from directory.extensions import db
 from directory.reports import summary
 from directory.reports.tables import month_bounds
 from tests.conftest import login, post
@@ -83,3 +85,23 @@ def test_the_command_writes_one_page_per_manager_and_agency(history, seeded_app,
     assert "广州医科大学附属脑科医院" in agency_page and "<svg" in agency_page
     bad = runner.invoke(args=["monthly-summaries", "--month", "2026-3", "--out", str(tmp_path / "bad")])
     assert bad.exit_code == 2 and "YYYY-MM" in bad.output and not (tmp_path / "bad").exists()
+
+
+def test_the_command_tells_the_readers_once_a_month(history, seeded_app, tmp_path):
+    """--notify: each manager and each agency staff member gets one notification with the link to their
+    summary (the bell, and e-mail or webhook where configured); running it again for the month adds none."""
+    from directory.notifications.models import Notification
+
+    runner = seeded_app.test_cli_runner()
+    args = ["monthly-summaries", "--month", "2026-03", "--out", str(tmp_path / "s"), "--notify"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert "Notified 2 reader(s) that the 2026-03 summaries are ready." in result.output
+    monthly = select(Notification).where(Notification.kind == "monthly_summary")
+    notes = {n.user.username: n for n in db.session.scalars(monthly).all()}
+    assert notes["boss"].link == "/reports/monthly?month=2026-03" and "2026-03" in notes["boss"].title
+    staff = [n for name, n in notes.items() if name != "boss"]
+    assert len(staff) == 1 and staff[0].link == "/reports/agency/monthly?month=2026-03"
+    again = runner.invoke(args=args)
+    assert again.exit_code == 0 and "Notified 0 reader(s)" in again.output
+    assert db.session.scalar(select(func.count()).select_from(monthly.subquery())) == 2

@@ -165,6 +165,41 @@ def write_summaries(month: str, out: Path) -> Written:
     return written
 
 
+def notify_summaries(month: str) -> int:
+    """Tell every active manager, and the active staff of every organization, that the month's summary
+    is ready (in the app, and by e-mail and webhook where configured: ``directory.notifications``), once
+    per month and person. Flushes; the caller commits. Returns how many were written."""
+    from directory.notifications.services import notify
+
+    parse_month(month)
+    users = db.session.scalars(
+        select(User).where(User.role.in_(("manager", "agency_staff")), User.active.is_(True)).order_by(User.id)
+    ).all()
+    managers = [u for u in users if u.role == "manager"]
+    staff = [u for u in users if u.role == "agency_staff" and u.organization_id]
+    written = notify(
+        managers,
+        "monthly_summary",
+        lambda: str(_l("The monthly summary for %(month)s is ready", month=month)),
+        lambda: str(
+            _l("Referrals, success, refusals and persistence in %(month)s, beside the month before.", month=month)
+        ),
+        link=f"/reports/monthly?month={month}",
+        dedupe=f"monthly-summary:{month}",
+    )
+    written += notify(
+        staff,
+        "monthly_summary",
+        lambda: str(_l("Your organization's summary for %(month)s is ready", month=month)),
+        lambda: str(
+            _l("Referrals received, answered and delivered in %(month)s, beside the month before.", month=month)
+        ),
+        link=f"/reports/agency/monthly?month={month}",
+        dedupe=f"monthly-summary:{month}",
+    )
+    return len(written)
+
+
 @click.command("monthly-summaries")
 @click.option("--month", default=None, help="The month, YYYY-MM (default: last month, in TIMEZONE).")
 @click.option(
@@ -174,10 +209,17 @@ def write_summaries(month: str, out: Path) -> Written:
     type=click.Path(file_okay=False, path_type=Path),
     help="The folder to write the pages into (created if missing).",
 )
-def monthly_summaries_command(month: str | None, out: Path) -> None:
+@click.option(
+    "--notify",
+    "send",
+    is_flag=True,
+    help="Also tell each manager and agency staff member that their summary is ready (in the app, and by "
+    "e-mail or webhook where configured), once per month.",
+)
+def monthly_summaries_command(month: str | None, out: Path, send: bool) -> None:
     """Render the monthly summaries, one printable HTML page per manager (manager-<username>.html, in the
     manager's language) and per organization with agency staff (agency-<organization id>.html), each
-    beside the month before. Sending them is not part of this command (see docs/reports.md)."""
+    beside the month before; with --notify, tell their readers through the notifications (docs/reports.md)."""
     from directory.catalog.services import local_today
 
     month = month or last_month(local_today())
@@ -188,3 +230,7 @@ def monthly_summaries_command(month: str | None, out: Path) -> None:
     click.echo(
         f"Wrote {len(written.managers)} manager and {len(written.agencies)} agency summaries for {month} to {out}."
     )
+    if send:
+        count = notify_summaries(month)
+        db.session.commit()
+        click.echo(f"Notified {count} reader(s) that the {month} summaries are ready.")
