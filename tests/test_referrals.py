@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import inspect
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
@@ -19,7 +20,7 @@ from directory.catalog.models import Schedule, Service
 from directory.catalog.services import local_today
 from directory.extensions import db
 from directory.models_base import id_from_key, utcnow
-from directory.referrals import services
+from directory.referrals import rules, services
 from directory.referrals.guards import AppendOnlyError
 from directory.referrals.models import REFUSAL_REASONS, REFUSERS, Attempt, Client, Need, Referral, Refusal
 from tests.conftest import login, post
@@ -771,3 +772,21 @@ def test_a_result_opened_from_a_client_search_shows_that_clients_eligibility(see
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     assert "阿芳" in body and "verdict-ineligible" in body
     assert other.get(f"/services/{guard.id}?client={world.client.id}").status_code == 403
+
+
+def test_an_accepted_referral_gets_a_follow_up_to_check_delivery(seeded_app, world):
+    """The agency accepts (no date of its own): a week later the caseworker is due to check that the
+    service was delivered, and the referral shows in the follow-up queue that day."""
+    staff = seeded_app.test_client()
+    login(staff, "mmt-staff")
+    assert post(staff, f"/referrals/{world.referral.id}/answer", {"answer": "accept"}).status_code == 302
+    due = local_today() + timedelta(days=7)
+    assert world.referral.status == "accepted" and world.referral.next_follow_up == due
+    queue = services.follow_up_queue(world.users.owner, due)
+    assert world.referral in queue.today
+    # A date the caseworker gives stands; a refusal sets none of its own.
+    evening, morning = datetime(2026, 3, 1, 17, 0, tzinfo=UTC), datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    guangzhou = ZoneInfo("Asia/Shanghai")
+    assert rules.delivery_check("accepted", evening, None, guangzhou) == date(2026, 3, 9)  # 01:00 on the 2nd there
+    assert rules.delivery_check("accepted", morning, date(2026, 3, 4)) == date(2026, 3, 4)
+    assert rules.delivery_check("refused", morning, None) is None

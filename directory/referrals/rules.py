@@ -127,6 +127,18 @@ def standing_refusals(attempts: Iterable[AttemptLike]) -> list[AttemptLike]:
     return [a for a in effective_attempts(attempts) if a.outcome == "refused"]
 
 
+DELIVERY_CHECK_AFTER = timedelta(days=7)
+
+
+def delivery_check(outcome: str, occurred_at: datetime, given: date | None, zone: tzinfo | None = None) -> date | None:
+    """The follow-up date an attempt sets: the one given; for an acceptance without one, a week after it
+    (its day where the services are), to check that the service was delivered."""
+    if given is not None or outcome != "accepted":
+        return given
+    moment = occurred_at.astimezone(zone) if zone is not None and occurred_at.tzinfo is not None else occurred_at
+    return moment.date() + DELIVERY_CHECK_AFTER
+
+
 def follow_up_bucket(due: date | None, today: date) -> str | None:
     """'overdue', 'today', or None (no date, or later)."""
     if due is None:

@@ -407,7 +407,8 @@ def record_attempt(referral: Referral, values: Mapping[str, Any], user, now: dat
     """Append an attempt (or a correction of one) and refresh the referral's cached status."""
     lock_for_write(referral)  # the number and the status follow from the attempts as they stand now
     now = now or utcnow()
-    problems = rules.attempt_problems(values, now, ZoneInfo(current_app.config["TIMEZONE"]))
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    problems = rules.attempt_problems(values, now, zone)
     corrects_id = values.get("corrects_id") or None
     if corrects_id:
         target = next((a for a in referral.attempts if a.id == corrects_id), None)
@@ -418,7 +419,8 @@ def record_attempt(referral: Referral, values: Mapping[str, Any], user, now: dat
     if problems:
         raise ReferralError(problems)
     number = (db.session.scalar(select(func.max(Attempt.number)).where(Attempt.referral_id == referral.id)) or 0) + 1
-    refused = values["outcome"] == "refused"
+    outcome = values["outcome"]
+    refused = outcome == "refused"
     attempt = Attempt(
         referral=referral,
         number=number,
@@ -431,7 +433,7 @@ def record_attempt(referral: Referral, values: Mapping[str, Any], user, now: dat
         refused_by=values.get("refused_by") if refused else None,
         refusal_reason=values.get("refusal_reason") if refused else None,
         note=(values.get("note") or "").strip() or None,
-        next_follow_up=values.get("next_follow_up"),
+        next_follow_up=rules.delivery_check(outcome, values["occurred_at"], values.get("next_follow_up"), zone),
         corrects_id=corrects_id,
         demo=bool(referral.demo),
     )
