@@ -182,6 +182,7 @@ def search_api():
             "hidden_ineligible": result.hidden,
             "suggestion": result.suggestion,
             "corrected_from": result.corrected_from,
+            "partial_matches": result.partial,
             "contents": [
                 {
                     "service_id": hit.service_id,
@@ -195,6 +196,7 @@ def search_api():
                     "distance_km": round(hit.distance_km, 3) if hit.distance_km is not None else None,
                     "accepting_referrals": hit.accepting,
                     "score": round(hit.score, 4),
+                    "matches_every_word": not hit.partial,
                     "eligibility": verdict_json(hit.eligibility) if hit.eligibility is not None else None,
                 }
                 for hit in result.hits
