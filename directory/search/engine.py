@@ -27,7 +27,7 @@ from directory.catalog.models import DISTRICTS
 from directory.eligibility.rules import Verdict
 from directory.geo.distance import bounding_box, distance_km
 from directory.geo.geocoder import GeoResult
-from directory.search.analysis import pinyin_keys, text_analyzer
+from directory.search.analysis import cjk_words, pinyin_keys, text_analyzer
 from directory.search.eligibility import EligibilityCheck
 from directory.search.index import SearchIndex
 from directory.search.querytext import Unit, parse_query
@@ -291,7 +291,10 @@ def prepare_text(q: str, synonyms: Synonyms | None, reader=None) -> TextQuery:
     if reader is not None and "pinyin" in reader.schema:
 
         def is_pinyin_key(key: str) -> bool:
-            return reader.doc_frequency("pinyin", key) > 0
+            """A pinyin key of a name, a word of a listing (dibao) or a synonym member."""
+            if reader.doc_frequency("pinyin", key) or reader.doc_frequency("all", key):
+                return True
+            return synonyms is not None and bool(synonyms.marks(key))
 
     return TextQuery(tuple(parse_query(q, synonyms, is_pinyin_key)), synonyms)
 
@@ -469,7 +472,8 @@ def run_search(
                 else:
                     suggestion = None  # never suggest words that find nothing either
         partial = False
-        if text is not None and total < FEW_MATCHES and (broad := text.partial()) is not None:
+        # Services hidden as ineligible did match every word: the page offers to show them instead.
+        if text is not None and total < FEW_MATCHES and not hidden and (broad := text.partial()) is not None:
             more, more_total, more_estimated, more_hidden = _rank(searcher, params, text, origin, now, hiding, broad)
             shown = {c.service_id for c in ranked}
             extra = [c for c in more if c.service_id not in shown]
@@ -730,24 +734,26 @@ def _top_by_relevance(
         hidden = hiding.count_services(searcher, np.array(skipped, dtype=np.int64))[1] if hiding else None
         return ranked, len(ranked), False, hidden
     # Counting every match of a broad query costs more than the search itself: up to COUNT_LIMIT
-    # matching documents are read unscored and their services counted exactly; beyond that, the
-    # services per document among those read scale Whoosh's document-frequency bound.
+    # matching documents are read unscored and their services counted exactly (those shown, when
+    # hiding); beyond that, Whoosh's document-frequency bound is scaled by the services per document
+    # (and the share shown) among the documents read.
     everything = tiers[-1]
     query = everything if filt is None else And([everything, filt])
     docnums = np.fromiter(islice(searcher.docs_for_query(query), COUNT_LIMIT + 1), dtype=np.int64)
-    if hiding is None:
-        services = len(np.unique(by_leaf(searcher, docnums, lambda reader, local: service_numbers(reader)[local])))
-        if len(docnums) <= COUNT_LIMIT:
-            return ranked, max(len(ranked), services), False, None
-        bound = min(searcher.doc_count(), everything.estimate_size(searcher.reader()))
-        return ranked, max(len(ranked), round(bound * services / len(docnums))), True, None
-    # Hiding: the total must count only what is shown.
     if len(docnums) <= COUNT_LIMIT:
+        if hiding is None:
+            return ranked, max(len(ranked), _count_services(searcher, docnums)), False, None
         shown, hidden = hiding.count_services(searcher, docnums)
         return ranked, max(len(ranked), shown), False, hidden
     bound = min(searcher.doc_count(), everything.estimate_size(searcher.reader()))
-    share = 1 - float(hiding.ineligible_global(searcher, docnums).mean())
-    return ranked, max(len(ranked), round(bound * share)), True, None
+    share = 1.0 if hiding is None else 1 - float(hiding.ineligible_global(searcher, docnums).mean())
+    per_document = _count_services(searcher, docnums) / len(docnums)
+    return ranked, max(len(ranked), round(bound * per_document * share)), True, None
+
+
+def _count_services(searcher, docnums: np.ndarray) -> int:
+    """How many services the documents (global numbers) belong to."""
+    return len(np.unique(by_leaf(searcher, docnums, lambda reader, local: service_numbers(reader)[local])))
 
 
 class _CappedTopCollector(TopCollector):
@@ -919,10 +925,26 @@ def _suggest(searcher, text: TextQuery) -> str | None:
                 j += 1
         word = "".join(unit.text for unit in units[i:j])
         best = closest_term(reader, fieldnames, word, maxdist=1 if len(word) <= 4 else 2, prefer=_same_sound(word))
+        if best is None and not word.isascii():
+            best = _homophone(searcher, word)
         words.append(best or " ".join(unit.text for unit in units[i:j]))
         changed = changed or bool(best)
         i = j
     return " ".join(words) if changed else None
+
+
+def _homophone(searcher, word: str) -> str | None:
+    """A word of the catalog read as ``word`` is (托育 for 拖育): found through the pinyin keys of the
+    names, then read off the best-matching listing's own words."""
+    sound = pinyin_keys(word)[:1]
+    if not sound:
+        return None
+    results = searcher.search(Term("pinyin", sound[0]), limit=1)
+    if not results.scored_length():
+        return None
+    fields = results[0]
+    text = " ".join(fields.get(name) or "" for name in ("name", "alt_name", "org_name", "description"))
+    return next((w for w in cjk_words(text) if w != word and pinyin_keys(w)[:1] == sound), None)
 
 
 def _same_sound(word: str):
