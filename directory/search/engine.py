@@ -279,10 +279,6 @@ class TextQuery:
             return None
         return Or([Or([ConstantScoreQuery(b, COVERAGE_WEIGHT), b, t]) for b, t in zip(broad, titles, strict=True)])
 
-    def words(self) -> str:
-        """The units as the query shows them once understood (traditional as simplified, pinyin joined)."""
-        return " ".join(unit.text for unit in self.units)
-
 
 def prepare_text(q: str, synonyms: Synonyms | None, reader=None) -> TextQuery:
     """The query understood: normalized, phrases matched, function words dropped, spaced pinyin joined
@@ -924,6 +920,10 @@ def _suggest(searcher, text: TextQuery) -> str | None:
             while j < len(units) and dead[j] and not units[j].text.isascii():
                 j += 1
         word = "".join(unit.text for unit in units[i:j])
+        if len(word) == 1 and not word.isascii():  # one character is no word to correct: left as typed
+            words.append(word)
+            i = j
+            continue
         best = closest_term(reader, fieldnames, word, maxdist=1 if len(word) <= 4 else 2, prefer=_same_sound(word))
         if best is None and not word.isascii():
             best = _homophone(searcher, word)

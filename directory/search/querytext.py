@@ -176,8 +176,8 @@ def _syllables() -> frozenset[str]:
     found: set[str] = set()
     for readings in pinyin_dict.values():
         for reading in readings.split(","):
-            bare = "".join(c for c in unicodedata.normalize("NFD", reading) if not unicodedata.combining(c))
-            found.add(bare.replace("u\u0308", "v").replace("ü", "v").lower())
+            decomposed = unicodedata.normalize("NFD", reading).replace("u\u0308", "v")  # ü as typed: v
+            found.add("".join(c for c in decomposed if not unicodedata.combining(c)).lower())
     return frozenset(s for s in found if s.isascii() and s.isalpha())
 
 
