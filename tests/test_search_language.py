@@ -115,9 +115,11 @@ def test_everyday_words_and_jargon_find_their_services(seeded_client, q, expecte
 
 
 def test_work_inside_a_longer_word_is_not_employment(seeded_client):
-    """工作 in 工作站 (a rehab station) or 工作日 (working days) once marked a listing as employment."""
-    found = api(seeded_client, q="就业", per_page=100)["contents"]
-    assert found and not [i["name"] for i in found if i["name"].endswith("社区戒毒社区康复工作站")]
+    """工作 in 工作日 (working days) once marked a counselling listing as employment."""
+    found = [i["name"] for i in api(seeded_client, q="就业", per_page=100)["contents"]]
+    assert "保安员招聘" in found and "个体心理咨询（公益名额）" not in found
+    stations = [i["name"] for i in api(seeded_client, q="工作站", per_page=100)["contents"]]
+    assert stations and "保安员招聘" not in stations
 
 
 @pytest.mark.parametrize(
