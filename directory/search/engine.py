@@ -455,6 +455,8 @@ def run_search(
         if searcher.doc_count() == 0:
             return SearchResult(params=params, hits=[], total=0, place=place, hidden=0 if hiding else None)
         text = prepare_text(params.q, synonyms, searcher.reader()) if params.q else None
+        if text is not None and not text.units:
+            text = None  # only function words (哪里, near): a search by place and filters alone
         ranked, total, estimated, hidden = _rank(searcher, params, text, origin, now, hiding)
         suggestion = corrected_from = None
         if text is not None and total == 0 and correct:
@@ -512,8 +514,6 @@ def _rank(
     how many services were hidden. Every unit of ``text`` must match, or with ``broad`` (the partial
     query) any of them."""
     text_q = broad if broad is not None else (text.strict() if text is not None else None)
-    if text is not None and text_q is None:  # only function words: nothing asked for
-        return [], 0, False, 0 if hiding else None
     if origin is not None:
         ranked, total, hidden = _near(searcher, text_q, params, origin, now, hiding)
         return ranked, total, False, hidden
