@@ -123,9 +123,8 @@ class Taxonomy:
 
 def _load_taxonomy() -> Taxonomy:
     rows = db.session.execute(
-        select(
-            TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.name, TaxonomyTerm.name_en, TaxonomyTerm.parent_id
-        ).order_by(TaxonomyTerm.position, TaxonomyTerm.code)
+        select(TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.name, TaxonomyTerm.name_en, TaxonomyTerm.parent_id)
+        .order_by(TaxonomyTerm.position, TaxonomyTerm.code)
     ).all()
     by_id = {row.id: Term(row.id, row.code, row.name, row.name_en) for row in rows}
     top = []
