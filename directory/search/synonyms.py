@@ -5,6 +5,10 @@ word asks for the marks of its groups (:meth:`Synonyms.marks`): one term per gro
 of every member. The index records the groups it was built with (``fingerprint``) and is rebuilt when
 the file changes.
 
+The file's ``phrases`` are one-way: what people type (看病没钱, 社戒) -> what to search for (医疗救助,
+社区戒毒). They are used at query time only (see ``querytext.parse_query``), matched on the query as
+typed, like the Chinese members of the groups; they do not change the index.
+
 Every group member is run through :func:`~directory.search.analysis.text_analyzer` in query mode, so a
 member is stored as the terms the index holds (English stemmed and lowercased, Chinese segmented).
 
@@ -132,7 +136,8 @@ class Synonyms:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Synonyms:
-        """Load the groups from a YAML file (``groups:`` list of lists); cached per resolved path."""
+        """Load a YAML file (``groups:`` a list of lists of terms; ``phrases:`` a list of
+        ``{typed: [...], search: [...]}``); cached per resolved path."""
         resolved = Path(path or DEFAULT_SYNONYMS_PATH).resolve()
         with cls._cache_lock:
             cached = cls._cache.get(resolved)
