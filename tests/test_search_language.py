@@ -44,6 +44,7 @@ def test_function_words_are_dropped_and_phrases_matched_as_typed():
     assert parse_query("社戒", syn)[0].searches == ("社区戒毒",)  # jargon typed as two loose characters
     assert [u.text for u in parse_query("job for ex-addicts near me", syn)] == ["job", "ex addicts"]
     assert [u.text for u in parse_query("the for a of to with in", syn)] == []
+    assert parse_query("housing", syn)[0].searches == ("housing",)  # stemmed once, when searched (not hou)
 
 
 def test_spaced_pinyin_is_joined_only_into_keys_the_index_knows():

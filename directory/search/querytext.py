@@ -280,7 +280,7 @@ def _latin_units(raw: list[str], synonyms: Synonyms | None, is_pinyin_key: Calla
         if synonyms is not None and tokens and synonyms.is_phrase(tokens[0]):
             units.append(Unit(word, synonyms.typed(tokens[0]) or (), matched=True))
             continue
-        units.append(Unit(word, tuple(tokens) or (word,), pinyin=word if word.isalpha() else None))
+        units.append(Unit(word, (word,), pinyin=word if word.isalpha() else None))  # analyzed once, later
     return units
 
 

@@ -95,15 +95,13 @@ class Synonyms:
         self.fingerprint = _digest(repr(self.table), 16)
         self._typed: dict[str, tuple[str, ...]] = {}
         self._phrases: set[str] = set()
-        for forms in self.groups:
-            for form in forms:
-                if " " in form:  # a several-word member (legal aid) is matched on the query's words
-                    self._typed.setdefault(form, (form,))
         for members in groups_list:
             for member in members:
                 raw = _normalize(str(member))
                 if _is_cjk_word(raw):  # a Chinese member is matched on the query as typed
                     self._typed.setdefault(raw, (raw,))
+                elif " " in (form := self._analyze(raw)):  # legal aid: matched on the query's analyzed words
+                    self._typed.setdefault(form, (raw,))  # searched as written: analyzed once, later
         for typed, search in phrases:
             targets = tuple(_normalize(str(t)) for t in search if _normalize(str(t)))
             if not targets:
