@@ -54,14 +54,15 @@ def test_client_a_does_not_see_services_she_is_ineligible_for_but_keeps_unknown_
     counselling = service_named("个体心理咨询（公益名额）")  # needs a monthly income under 3,000 yuan
     assert verdict_a(guard_job) == INELIGIBLE and verdict_a(counselling) == "unknown"
 
-    shown = seeded_client.get("/search", query_string={"q": "就业", **CLIENT_A, "per_page": 100})
+    # 收入 (income): the guard job's rules and the counselling's income limit both speak of it
+    shown = seeded_client.get("/search", query_string={"q": "收入", **CLIENT_A, "per_page": 100})
     page = shown.get_data(as_text=True)
     assert shown.status_code == 200
     card = hit_card(page, "保安员招聘")
     assert "verdict-ineligible" in card and "不接受使用阿片类物质、兴奋剂类物质或其他毒品者" in card
 
     hidden = seeded_client.get(
-        "/search", query_string={"q": "就业", **CLIENT_A, "hide_ineligible": "1", "per_page": 100}
+        "/search", query_string={"q": "收入", **CLIENT_A, "hide_ineligible": "1", "per_page": 100}
     )
     page = hidden.get_data(as_text=True)
     assert "保安员招聘" not in page
@@ -74,7 +75,7 @@ def test_client_a_does_not_see_services_she_is_ineligible_for_but_keeps_unknown_
 
 
 def test_the_api_gives_each_hit_its_eligibility(seeded_client):
-    data = api(seeded_client, q="就业", per_page=100, **CLIENT_A)
+    data = api(seeded_client, q="收入", per_page=100, **CLIENT_A)
     by_name = {item["name"]: item["eligibility"] for item in data["contents"]}
     guard = by_name["保安员招聘"]
     assert guard["status"] == "ineligible"
@@ -216,14 +217,16 @@ def test_service_without_rules_says_so_for_a_client(seeded_client):
 
 
 def test_a_broad_search_counts_what_is_shown_exactly_or_says_it_estimates(seeded_client, monkeypatch):
-    """A keyword tier that stops at the page is estimated; hiding then counts the matches unscored
-    (exactly, up to COUNT_LIMIT documents) or scales the estimate by the share shown."""
+    """A keyword tier that stops at the page counts the matches unscored (exactly, up to COUNT_LIMIT
+    documents; only those shown when hiding) or scales the estimate by the services per document and
+    the share shown."""
     from directory.search import engine
 
     plain = api(seeded_client, q="服务", per_page=5)
     hiding = api(seeded_client, q="服务", per_page=5, hide_ineligible=1, **CLIENT_A)
     everything, _ = _all_pages(seeded_client, q="服务", per_page=100, hide_ineligible=1, **CLIENT_A)
-    assert plain["total_is_estimate"]  # the first page is found without reading every match
+    all_plain, _ = _all_pages(seeded_client, q="服务", per_page=100)
+    assert not plain["total_is_estimate"] and plain["total_items"] == len(all_plain)  # counted, not guessed
     assert not hiding["total_is_estimate"] and hiding["total_items"] == len(everything)
     assert hiding["hidden_ineligible"] > 0
     monkeypatch.setattr(engine, "COUNT_LIMIT", 10)

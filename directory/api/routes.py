@@ -51,6 +51,7 @@ from directory.catalog.models import (
 from directory.catalog.services import term_with_descendants
 from directory.extensions import db
 from directory.geo.distance import bounding_box, distance_km
+from directory.search.services import ranked_service_ids  # the one way into search (docs/search.md)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 DEFAULT_RADIUS_KM = 5.0
@@ -153,20 +154,6 @@ def _contains(column, words: str):
     return func.lower(column).like(pattern.lower(), escape="\\")
 
 
-def _ranked_service_ids(words: str) -> list[str]:
-    """Service ids matching the words in the search index, best first (active services only)."""
-    from directory.search.engine import text_query
-    from directory.search.index import get_index
-    from directory.search.services import ensure_current, synonyms
-
-    query = text_query(words, synonyms())
-    if query is None:
-        return []
-    ensure_current()
-    with get_index().searcher() as searcher:
-        return list(dict.fromkeys(hit["service_id"] for hit in searcher.search(query, limit=None)))
-
-
 def _service_filters(query: Select, values: dict) -> Select:
     if values.get("organization_id"):
         query = query.where(Service.organization_id == values["organization_id"])
@@ -259,7 +246,7 @@ def services(values: dict) -> dict:
     ids_query = _service_filters(select(Service.id), values)
     start, end = _offset(values), _offset(values) + values["per_page"]
     if values["search"]:
-        ranked = _ranked_service_ids(values["search"])
+        ranked = ranked_service_ids(values["search"])
         if _filtered(values):
             allowed = set(db.session.scalars(ids_query))
             ranked = [i for i in ranked if i in allowed]
@@ -352,7 +339,7 @@ def service_at_locations(values: dict) -> dict:
     else:
         rows = _located(query, centre, radius_km) if centre is not None else db.session.execute(query).all()
         if values["search"]:
-            rank = {service_id: i for i, service_id in enumerate(_ranked_service_ids(values["search"]))}
+            rank = {service_id: i for i, service_id in enumerate(ranked_service_ids(values["search"]))}
             rows = [r for r in rows if r.service_id in rank]
             if centre is None:
                 rows.sort(key=lambda r: rank[r.service_id])  # stable: by name within a service

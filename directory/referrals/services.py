@@ -545,17 +545,15 @@ class Alternative:
 
 def _category_services(need: Need, client: Client, limit: int) -> list[tuple[str, str | None, float | None]]:
     """(service id, location id, distance) for services of the need's kind, nearest to the client first."""
-    from directory.catalog.services import local_now
-    from directory.search.engine import SearchParams, run_search
-    from directory.search.index import get_index
-    from directory.search.services import ensure_current, synonyms
+    from directory.search import services as search_service  # search reaches referrals for saved clients
 
-    ensure_current()
     place = client_place(client)
     found: list[tuple[str, str | None, float | None]] = []
     for radius in (10.0, 50.0, 200.0) if place else (None,):
-        params = SearchParams(category=need.category, radius_km=radius, near="client" if place else "", per_page=limit)
-        result = run_search(params, search_index=get_index(), synonyms=synonyms(), place=place, now=local_now())
+        params = search_service.SearchParams(
+            category=need.category, radius_km=radius, near="client" if place else "", per_page=limit
+        )
+        result = search_service.search(params, place=place)
         found = [(h.service_id, h.location_id or None, h.distance_km) for h in result.hits]
         if len(found) >= limit or result.total <= len(found):
             break

@@ -29,9 +29,10 @@ from directory.eligibility.rules import Verdict
 from directory.geo.areas import CITY_KEY, covering_keys
 from directory.geo.distance import bounding_box, distance_km
 from directory.geo.geocoder import GeoResult
-from directory.search.analysis import text_analyzer
+from directory.search.analysis import cjk_words, pinyin_keys, text_analyzer
 from directory.search.eligibility import EligibilityCheck
 from directory.search.index import SearchIndex
+from directory.search.querytext import Unit, parse_query
 from directory.search.spatial import (
     DocSet,
     by_leaf,
@@ -178,6 +179,7 @@ class Hit:
     org_alt_name: str = ""
     covers: bool = False  # near a place: the service's area covers it (directory/geo/areas.py)
     open_now: bool | None = None  # by its hours at the time of the search; None without hours
+    partial: bool = False  # matches some of the query's words, not every one
 
 
 @dataclass
@@ -190,6 +192,7 @@ class SearchResult:
     corrected_from: str | None = None
     total_is_estimate: bool = False
     hidden: int | None = None  # services left out as ineligible (None: not hiding, or not counted exactly)
+    partial: bool = False  # too few services matched every word: partial matches follow them
 
     @property
     def pages(self) -> int:
@@ -219,31 +222,91 @@ def _alternatives(token: str, synonyms: Synonyms | None, fieldname: str) -> Quer
     return Or(terms) if len(terms) > 1 else terms[0]
 
 
-def text_query(q: str, synonyms: Synonyms | None, fieldname: str = "all") -> Query | None:
-    """Every word of the query must match (through a synonym, or as pinyin of a name).
+def _search_clause(text: str, synonyms: Synonyms | None, fieldname: str) -> Query | None:
+    """One text a unit may be satisfied by: its group's mark, or every one of its words (each through
+    its own groups)."""
+    tokens = query_tokens(text)
+    if not tokens:
+        return None
+    if len(tokens) == 1:
+        return _alternatives(tokens[0], synonyms, fieldname)
+    together = And([_alternatives(token, synonyms, fieldname) for token in tokens])
+    marks = synonyms.marks(text) if synonyms is not None else ()
+    return Or([together, *(Term(fieldname, mark) for mark in marks)]) if marks else together
+
+
+# A partial match's score: this much per unit it covers, plus its BM25 score (far below it), so that
+# services covering more of the query come first and BM25 orders those covering as much.
+COVERAGE_WEIGHT = 1000.0
+# "Every word matches" finding fewer services than this also shows the best partial matches after them.
+FEW_MATCHES = 3
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    """The units of a query (see ``directory.search.querytext``) as Whoosh queries."""
+
+    units: tuple[Unit, ...]
+    synonyms: Synonyms | None
+
+    def clauses(self, fieldname: str = "all") -> list[Query]:
+        """One clause per unit; a unit asking for the same synonym groups as an earlier one (methadone
+        美沙酮) is asked once."""
+        clauses: list[Query] = []
+        asked: set[frozenset[str]] = set()
+        for unit in self.units:
+            key = frozenset(
+                form
+                for text in unit.searches
+                for form in (self.synonyms.marks(text) if self.synonyms else ()) or (" ".join(query_tokens(text)),)
+            )
+            if key and key in asked:
+                continue
+            asked.add(key)
+            options = [c for c in (_search_clause(t, self.synonyms, fieldname) for t in unit.searches) if c is not None]
+            if unit.pinyin:
+                options.append(Term("pinyin", unit.pinyin))
+            if options:
+                clauses.append(Or(options) if len(options) > 1 else options[0])
+        return clauses
+
+    def strict(self, fieldname: str = "all") -> Query | None:
+        """Every unit must match."""
+        clauses = self.clauses(fieldname)
+        if not clauses:
+            return None
+        return And(clauses) if len(clauses) > 1 else clauses[0]
+
+    def partial(self) -> Query | None:
+        """Any unit may match, ranked by how many match (``COVERAGE_WEIGHT`` each), then by BM25 with names
+        and categories counting twice; None for a query of one unit (nothing to fall back to)."""
+        broad, titles = self.clauses("all"), self.clauses("title")
+        if len(broad) < 2:
+            return None
+        return Or([Or([ConstantScoreQuery(b, COVERAGE_WEIGHT), b, t]) for b, t in zip(broad, titles, strict=True)])
+
+
+def prepare_text(q: str, synonyms: Synonyms | None, reader=None) -> TextQuery:
+    """The query understood: normalized, phrases matched, function words dropped, spaced pinyin joined
+    when ``reader`` holds the joined key."""
+    is_pinyin_key = None
+    if reader is not None and "pinyin" in reader.schema:
+
+        def is_pinyin_key(key: str) -> bool:
+            """A pinyin key of a name, a word of a listing (dibao) or a synonym member."""
+            if reader.doc_frequency("pinyin", key) or reader.doc_frequency("all", key):
+                return True
+            return synonyms is not None and bool(synonyms.marks(key))
+
+    return TextQuery(tuple(parse_query(q, synonyms, is_pinyin_key)), synonyms)
+
+
+def text_query(q: str, synonyms: Synonyms | None, fieldname: str = "all", reader=None) -> Query | None:
+    """Every unit of the query must match (through a synonym, or as pinyin of a name).
 
     ``fieldname`` is ``all`` (every searchable word) or ``title`` (names and categories only).
     """
-    clauses: list[Query] = []
-    asked: set[frozenset[str]] = set()  # "methadone 美沙酮" asks for one synonym group, not two
-    for chunk in q.split():
-        tokens = query_tokens(chunk)
-        pinyin = [Term("pinyin", chunk.lower())] if chunk.isascii() and chunk.isalpha() else []
-        if not tokens and not pinyin:
-            continue
-        groups = [_forms(token, synonyms) for token in tokens]
-        if tokens and all(group in asked for group in groups):
-            continue
-        asked.update(groups)
-        chunk_clauses = [_alternatives(token, synonyms, fieldname) for token in tokens]
-        if pinyin:
-            text_part = And(chunk_clauses) if len(chunk_clauses) > 1 else (chunk_clauses[0] if chunk_clauses else None)
-            clauses.append(Or([c for c in (text_part, *pinyin) if c is not None]))
-        else:
-            clauses.extend(chunk_clauses)
-    if not clauses:
-        return None
-    return And(clauses) if len(clauses) > 1 else clauses[0]
+    return prepare_text(q, synonyms, reader).strict(fieldname)
 
 
 # --- open now ------------------------------------------------------------------------------------
@@ -360,13 +423,14 @@ def _hit(fields: dict, score: float) -> Hit:
     )
 
 
-def _query_terms(q: str, synonyms: Synonyms | None) -> set[str]:
+def _query_terms(text: TextQuery) -> set[str]:
     """Words to highlight: the query's words and their one-word synonyms (a part of a several-word
     synonym, such as 门诊 in 美沙酮 门诊, would light up unrelated text)."""
     terms: set[str] = set()
-    for chunk in q.split():
-        for token in query_tokens(chunk):
-            terms.update(form for form in _forms(token, synonyms) if isinstance(form, str) and " " not in form)
+    for unit in text.units:
+        for search in unit.searches:
+            for token in query_tokens(search):
+                terms.update(form for form in _forms(token, text.synonyms) if " " not in form)
     return terms
 
 
@@ -380,31 +444,60 @@ def run_search(
     eligibility: EligibilityCheck | None = None,
     correct: bool = True,
 ) -> SearchResult:
-    """Run one search. ``place`` is the resolved ``near`` point (None when no place was given). When
-    nothing matches, a corrected query is suggested and, with ``correct``, run instead if it finds something.
+    """Run one search. ``place`` is the resolved ``near`` point (None when no place was given).
+
+    The words are understood first (``prepare_text``). Services matching every unit come first. When
+    none do, a word matching nothing is corrected to the nearest real word of the catalog and, with
+    ``correct``, the corrected query is run instead if it finds something. When every unit still
+    matches fewer than ``FEW_MATCHES`` services, the best partial matches follow, ranked by how many
+    units they cover (``SearchResult.partial``).
 
     With ``eligibility`` (a client's facts) every hit on the page carries its verdict, and when the
     check says ``hide`` the services the client is ineligible for are left out before ranking and
     counting, so totals and pages count only what is shown.
     """
     origin = place.point if place is not None and place.resolved else None
-    text_q = text_query(params.q, synonyms) if params.q else None
     hiding = eligibility if eligibility is not None and eligibility.hide else None
 
     with search_index.searcher() as searcher:
         if searcher.doc_count() == 0:
             return SearchResult(params=params, hits=[], total=0, place=place, hidden=0 if hiding else None)
-        estimated = False
-        if origin is not None:
-            title_q = text_query(params.q, synonyms, "title") if params.q else None
-            area_keys = covering_keys(place.district, place.street) if place is not None else ()
-            ranked, total, hidden = _near(searcher, text_q, title_q, params, origin, area_keys, now, eligibility)
-        elif text_q is not None and not params.open_now:
-            ranked, total, estimated, hidden = _top_by_relevance(searcher, params, synonyms, hiding)
-        else:
-            ranked, total, hidden = _everything(searcher, text_q, params, now, hiding)
+        area_keys = covering_keys(place.district, place.street) if place is not None and origin is not None else ()
+
+        def rank(text: TextQuery | None, broad: Query | None = None) -> tuple[list[_Candidate], int, bool, int | None]:
+            return _rank(
+                searcher, params, text, origin, now, hiding, broad, area_keys=area_keys, eligibility=eligibility
+            )
+
+        text = prepare_text(params.q, synonyms, searcher.reader()) if params.q else None
+        if text is not None and not text.units:
+            text = None  # only function words (哪里, near): a search by place and filters alone
+        ranked, total, estimated, hidden = rank(text)
+        suggestion = corrected_from = None
+        if text is not None and total == 0 and correct:
+            suggestion = _suggest(searcher, text)
+            if suggestion:
+                fixed = prepare_text(suggestion, synonyms, searcher.reader())
+                found = rank(fixed)
+                if found[1]:
+                    text, (ranked, total, estimated, hidden) = fixed, found
+                    corrected_from = params.q
+                else:
+                    suggestion = None  # never suggest words that find nothing either
+        partial = False
+        # Services hidden as ineligible did match every word: the page offers to show them instead.
+        if text is not None and total < FEW_MATCHES and not hidden and (broad := text.partial()) is not None:
+            more, more_total, more_estimated, more_hidden = rank(text, broad)
+            shown = {c.service_id for c in ranked}
+            extra = [c for c in more if c.service_id not in shown]
+            if extra:
+                for candidate in extra:
+                    candidate.partial = True
+                ranked = ranked + extra
+                total = max(len(ranked), more_total)  # the partial matches include the full ones
+                estimated, partial = more_estimated, True
+                hidden = more_hidden
         hits = _page_hits(searcher, ranked, params, origin, eligibility, now)
-        suggestion = _suggest(searcher, params.q) if params.q and total == 0 and correct else None
 
     result = SearchResult(
         params=params,
@@ -412,27 +505,43 @@ def run_search(
         total=total,
         place=place,
         suggestion=suggestion,
+        corrected_from=corrected_from,
         total_is_estimate=estimated,
         hidden=hidden,
+        partial=partial,
     )
-    if total == 0 and suggestion and suggestion != params.q:
-        corrected = run_search(
-            replace(params, q=suggestion),
-            search_index=search_index,
-            synonyms=synonyms,
-            place=place,
-            now=now,
-            eligibility=eligibility,
-            correct=False,  # one correction: never a chain of them
-        )
-        if corrected.total:
-            corrected.corrected_from = params.q
-            corrected.suggestion = suggestion
-            return corrected
-    terms = _query_terms(params.q, synonyms) if params.q else set()
+    terms = _query_terms(text) if text is not None else set()
     for hit in result.hits:
         hit.snippet = snippet(hit.description, terms)
     return result
+
+
+def _rank(
+    searcher,
+    params: SearchParams,
+    text: TextQuery | None,
+    origin,
+    now: datetime,
+    hiding: EligibilityCheck | None,
+    broad: Query | None = None,
+    *,
+    area_keys: Sequence[str] = (),
+    eligibility: EligibilityCheck | None = None,
+) -> tuple[list[_Candidate], int, bool, int | None]:
+    """Ranked candidates (at least up to the page's end), their total, whether it is an estimate, and
+    how many services were hidden. Every unit of ``text`` must match, or with ``broad`` (the partial
+    query) any of them. Near a place, ``area_keys`` are the service areas that cover it, and a name or
+    category match (the title query) ranks above a mention."""
+    text_q = broad if broad is not None else (text.strict() if text is not None else None)
+    if origin is not None:
+        title_q = text.strict("title") if text is not None else None
+        ranked, total, hidden = _near(searcher, text_q, title_q, params, origin, area_keys, now, eligibility)
+        return ranked, total, False, hidden
+    if text_q is not None and not params.open_now:
+        tiers = [broad] if broad is not None else [text.strict("title"), text.strict("all")]
+        return _top_by_relevance(searcher, params, tiers, hiding)
+    ranked, total, hidden = _everything(searcher, text_q, params, now, hiding)
+    return ranked, total, False, hidden
 
 
 @dataclass
@@ -454,6 +563,8 @@ class _Candidate:
     @property
     def rank_km(self) -> float:
         return min(self.km if self.km is not None else math.inf, self.area_km)
+
+    partial: bool = False  # matches some of the query's units, not all
 
 
 Origin = tuple[float, float]
@@ -763,21 +874,20 @@ def _filter_terms(params: SearchParams) -> Query | None:
 
 
 def _top_by_relevance(
-    searcher, params: SearchParams, synonyms: Synonyms | None, hiding: EligibilityCheck | None
+    searcher, params: SearchParams, tiers: list[Query | None], hiding: EligibilityCheck | None
 ) -> tuple[list[_Candidate], int, bool, int | None]:
-    """Words without a place, in two tiers: services whose names or categories match come first
-    (ranked among themselves), then services that match only in their other text. Each tier is
-    Whoosh's top-k, widened until the page is full of distinct services; a tier is only read
-    further when the one before it is exhausted, so broad words stay cheap. With ``hiding``, the
-    collector passes over ineligible documents before scoring them."""
+    """Words without a place, in tiers: for every word, services whose names or categories match come
+    first (ranked among themselves), then services that match only in their other text (the partial
+    query is one tier of its own). Each tier is Whoosh's top-k, widened until the page is full of
+    distinct services; a tier is only read further when the one before it is exhausted, so broad words
+    stay cheap. With ``hiding``, the collector passes over ineligible documents before scoring them."""
     filt = _filter_terms(params)
     want = params.page * params.per_page
     ranked: list[_Candidate] = []
     seen: set[str] = set()
     skipped: list[int] = []
     estimated = False
-    for tier, fieldname in enumerate(("title", "all")):
-        query = text_query(params.q, synonyms, fieldname)
+    for tier, query in enumerate(tiers):
         if query is None:
             continue
         if filt is not None:
@@ -794,21 +904,27 @@ def _top_by_relevance(
     if not estimated:
         hidden = hiding.count_services(searcher, np.array(skipped, dtype=np.int64))[1] if hiding else None
         return ranked, len(ranked), False, hidden
-    # Counting every match of a broad query costs more than the search itself: estimate it from
-    # Whoosh's document-frequency bound for the full query.
-    everything = text_query(params.q, synonyms, "all")
-    bound = min(searcher.doc_count(), everything.estimate_size(searcher.reader())) if everything else 0
-    if hiding is None or everything is None:
-        return ranked, max(len(ranked), bound), True, None
-    # Hiding: the total must count only what is shown. Read the matching documents unscored; up to
-    # COUNT_LIMIT of them, count exactly, else scale the bound by the share shown among those read.
+    # Counting every match of a broad query costs more than the search itself: up to COUNT_LIMIT
+    # matching documents are read unscored and their services counted exactly (those shown, when
+    # hiding); beyond that, Whoosh's document-frequency bound is scaled by the services per document
+    # (and the share shown) among the documents read.
+    everything = tiers[-1]
     query = everything if filt is None else And([everything, filt])
     docnums = np.fromiter(islice(searcher.docs_for_query(query), COUNT_LIMIT + 1), dtype=np.int64)
     if len(docnums) <= COUNT_LIMIT:
+        if hiding is None:
+            return ranked, max(len(ranked), _count_services(searcher, docnums)), False, None
         shown, hidden = hiding.count_services(searcher, docnums)
         return ranked, max(len(ranked), shown), False, hidden
-    share = 1 - float(hiding.ineligible_global(searcher, docnums).mean())
-    return ranked, max(len(ranked), round(bound * share)), True, None
+    bound = min(searcher.doc_count(), everything.estimate_size(searcher.reader()))
+    share = 1.0 if hiding is None else 1 - float(hiding.ineligible_global(searcher, docnums).mean())
+    per_document = _count_services(searcher, docnums) / len(docnums)
+    return ranked, max(len(ranked), round(bound * per_document * share)), True, None
+
+
+def _count_services(searcher, docnums: np.ndarray) -> int:
+    """How many services the documents (global numbers) belong to."""
+    return len(np.unique(by_leaf(searcher, docnums, lambda reader, local: service_numbers(reader)[local])))
 
 
 class _CappedTopCollector(TopCollector):
@@ -904,6 +1020,7 @@ def _page_hits(
     for candidate in ranked[start:end]:
         fields = searcher.stored_fields(candidate.docnum)
         hit = _hit(fields, candidate.score)
+        hit.partial = candidate.partial
         if origin is not None:
             if candidate.km is not None and not candidate.exact:
                 candidate.km = distance_km(origin[0], origin[1], candidate.lat, candidate.lon)
@@ -916,10 +1033,12 @@ def _page_hits(
     return hits
 
 
-def closest_term(reader, fieldnames: str | tuple[str, ...], word: str, maxdist: int, prefix: int = 1) -> str | None:
+def closest_term(
+    reader, fieldnames: str | tuple[str, ...], word: str, maxdist: int, prefix: int = 1, prefer=None
+) -> str | None:
     """The indexed term nearest to ``word`` (Damerau-Levenshtein distance up to ``maxdist``) in any of
-    ``fieldnames``, among those sharing its first ``prefix`` characters: the nearest first, then the
-    most frequent.
+    ``fieldnames``, among those sharing its first ``prefix`` characters: the nearest first, then those
+    ``prefer(term)`` accepts (when given), then the most frequent.
 
     One pass over the candidates, and the distance is computed only for terms whose length is within
     ``maxdist`` of the word's (Whoosh's own corrector scans the candidates once per distance and measures
@@ -936,22 +1055,90 @@ def closest_term(reader, fieldnames: str | tuple[str, ...], word: str, maxdist: 
             dist = levenshtein_distance(term, word, limit=maxdist)
             if dist > maxdist:
                 continue
-            key = (dist, -reader.frequency(fieldname, term), term)
+            key = (dist, not prefer(term) if prefer else False, -reader.frequency(fieldname, term), term)
             if best is None or key < best:
                 best = key
-    return best[2] if best else None
+    return best[-1] if best else None
 
 
-def _suggest(searcher, q: str) -> str | None:
-    """A corrected query: each word replaced by the closest indexed term where that helps."""
-    words, changed = [], False
-    for chunk in q.split():
-        best = None
-        if searcher.search(text_query(chunk, None) or Every(), limit=1).scored_length() == 0:
-            # prefix=1: candidates share the first character, which keeps the term scan short.
-            fieldnames = ("spell", "pinyin") if chunk.isascii() else "spell"
-            best = closest_term(searcher.reader(), fieldnames, chunk.lower(), maxdist=1 if len(chunk) <= 4 else 2)
-        if best:
-            changed = True
-        words.append(best or chunk)
+def _matches_anything(searcher, query: Query | None) -> bool:
+    return query is not None and next(iter(searcher.docs_for_query(query)), None) is not None
+
+
+def _suggest(searcher, text: TextQuery) -> str | None:
+    """The query with each word that matches nothing replaced by the nearest real word of the catalog
+    (from ``spell``, and for a Latin word also ``pinyin``); None when no word could be corrected.
+
+    Chinese: jieba cuts a mistyped word into characters (低宝 → 低 宝), so a run of units that match
+    nothing, together with the single characters beside them, is corrected as one word; among words as
+    near, one that sounds the same (低保 for 低宝) is preferred.
+    """
+    reader = searcher.reader()
+    units = text.units
+
+    def lone_character(k: int) -> bool:  # a Chinese character jieba left on its own, beside another
+        return (
+            not units[k].matched
+            and len(units[k].text) == 1
+            and not units[k].text.isascii()
+            and any(
+                0 <= n < len(units) and len(units[n].text) == 1 and not units[n].text.isascii() for n in (k - 1, k + 1)
+            )
+        )
+
+    dead = [
+        lone_character(k)
+        or (not unit.matched and not _matches_anything(searcher, TextQuery((unit,), text.synonyms).strict()))
+        for k, unit in enumerate(units)
+    ]
+    if not any(dead):
+        return None
+    words: list[str] = []
+    changed = False
+    i = 0
+    while i < len(units):
+        if not dead[i]:
+            words.append(units[i].text)
+            i += 1
+            continue
+        j = i + 1
+        if units[i].text.isascii():
+            fieldnames: str | tuple[str, ...] = ("spell", "pinyin")
+        else:  # one typo cut into characters (低宝 → 低 宝) is corrected as one word, from every listing word
+            fieldnames = ("spell", "all")
+            while j < len(units) and dead[j] and not units[j].text.isascii():
+                j += 1
+        word = "".join(unit.text for unit in units[i:j])
+        if len(word) == 1 and not word.isascii():  # one character is no word to correct: left as typed
+            words.append(word)
+            i = j
+            continue
+        best = closest_term(reader, fieldnames, word, maxdist=1 if len(word) <= 4 else 2, prefer=_same_sound(word))
+        if best is None and not word.isascii():
+            best = _homophone(searcher, word)
+        words.append(best or " ".join(unit.text for unit in units[i:j]))
+        changed = changed or bool(best)
+        i = j
     return " ".join(words) if changed else None
+
+
+def _homophone(searcher, word: str) -> str | None:
+    """A word of the catalog read as ``word`` is (托育 for 拖育): found through the pinyin keys of the
+    names, then read off the best-matching listing's own words."""
+    sound = pinyin_keys(word)[:1]
+    if not sound:
+        return None
+    results = searcher.search(Term("pinyin", sound[0]), limit=1)
+    if not results.scored_length():
+        return None
+    fields = results[0]
+    text = " ".join(fields.get(name) or "" for name in ("name", "alt_name", "org_name", "description"))
+    return next((w for w in cjk_words(text) if w != word and pinyin_keys(w)[:1] == sound), None)
+
+
+def _same_sound(word: str):
+    """For a Chinese word: a test that a candidate is read the same (低保 for 低宝)."""
+    if word.isascii():
+        return None
+    sound = pinyin_keys(word)[:1]
+    return lambda term: pinyin_keys(term)[:1] == sound

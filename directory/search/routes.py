@@ -187,6 +187,7 @@ def search_api():
             "hidden_ineligible": result.hidden,
             "suggestion": result.suggestion,
             "corrected_from": result.corrected_from,
+            "partial_matches": result.partial,
             "contents": [
                 {
                     "service_id": hit.service_id,
@@ -202,6 +203,7 @@ def search_api():
                     "open_now": hit.open_now,
                     "accepting_referrals": hit.accepting,
                     "score": round(hit.score, 4),
+                    "matches_every_word": not hit.partial,
                     "eligibility": verdict_json(hit.eligibility) if hit.eligibility is not None else None,
                 }
                 for hit in result.hits

@@ -10,7 +10,7 @@ from flask import current_app
 from directory.catalog.cache import catalog_version, taxonomy
 from directory.catalog.forms import LANGUAGE_CHOICES
 from directory.catalog.services import local_now, local_today
-from directory.geo.geocoder import resolve_for_app
+from directory.geo.geocoder import GeoResult, resolve_for_app
 from directory.search.eligibility import EligibilityCheck
 from directory.search.engine import ParamError, SearchParams, SearchResult, parse_params, run_search
 from directory.search.index import get_index, try_catch_up
@@ -39,8 +39,15 @@ def ensure_current() -> None:
         try_catch_up(wait=0)  # never queue a search behind another process's index update
 
 
-def search(params: SearchParams, facts: Mapping[str, Any] | None = None) -> SearchResult:
+def search(
+    params: SearchParams, facts: Mapping[str, Any] | None = None, place: GeoResult | None = None
+) -> SearchResult:
     """Resolve the place, then search. An unresolved place gives an empty result carrying its message.
+
+    The one way into search: the /search page, ``GET /api/v1/search``, ``GET /api/v1/services?search=``
+    and a referral's alternatives all come here, so the same words are understood the same way
+    everywhere (see docs/search.md). ``place`` is an already resolved place (a saved client's), used
+    instead of resolving ``params.near``.
 
     ``facts`` is a client's situation in the evaluator's vocabulary (a saved client's ``facts``, or
     ``ClientFactsForm.to_facts()``): each hit then carries its eligibility verdict, and with
@@ -48,7 +55,8 @@ def search(params: SearchParams, facts: Mapping[str, Any] | None = None) -> Sear
     ``result.hidden``). Without facts nothing is evaluated.
     """
     ensure_current()
-    place = resolve_for_app(params.near) if params.near else None
+    if place is None and params.near:
+        place = resolve_for_app(params.near)
     if place is not None and not place.resolved:
         return SearchResult(params=params, hits=[], total=0, place=place)
     check = EligibilityCheck(facts, local_today(), hide=params.hide_ineligible) if facts else None
@@ -57,4 +65,17 @@ def search(params: SearchParams, facts: Mapping[str, Any] | None = None) -> Sear
     )
 
 
-__all__ = ["ParamError", "SearchParams", "SearchResult", "read_params", "search"]
+# At most this many services are ranked for a caller that pages through them itself (the HSDS API).
+MAX_RANKED = 10_000
+
+
+def ranked_service_ids(words: str) -> list[str]:
+    """The ids of the services the words find, best first, as /search ranks them (corrections and
+    partial matches included): for ``GET /api/v1/services?search=`` and ``/service_at_locations``."""
+    if not words.strip():
+        return []
+    result = search(SearchParams(q=words.strip()[:200], per_page=MAX_RANKED))
+    return [hit.service_id for hit in result.hits]
+
+
+__all__ = ["ParamError", "SearchParams", "SearchResult", "ranked_service_ids", "read_params", "search"]

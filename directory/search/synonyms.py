@@ -5,6 +5,10 @@ word asks for the marks of its groups (:meth:`Synonyms.marks`): one term per gro
 of every member. The index records the groups it was built with (``fingerprint``) and is rebuilt when
 the file changes.
 
+The file's ``phrases`` are one-way: what people type (看病没钱, 社戒) -> what to search for (医疗救助,
+社区戒毒). They are used at query time only (see ``querytext.parse_query``), matched on the query as
+typed, like the Chinese members of the groups; they do not change the index.
+
 Every group member is run through :func:`~directory.search.analysis.text_analyzer` in query mode, so a
 member is stored as the terms the index holds (English stemmed and lowercased, Chinese segmented).
 
@@ -44,17 +48,25 @@ def _normalize(term: str) -> str:
     return " ".join(term.lower().split())
 
 
+def _is_cjk_word(text: str) -> bool:
+    """Two or more Chinese characters and nothing else (a single character would match too much)."""
+    return len(text) >= 2 and all("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
+
+
 class Synonyms:
     """Groups of interchangeable search terms, looked up by analyzed (or raw) term."""
 
     _cache: dict[Path, Synonyms] = {}
     _cache_lock = threading.Lock()
 
-    def __init__(self, groups: Iterable[Iterable[str]]) -> None:
+    def __init__(
+        self, groups: Iterable[Iterable[str]], phrases: Iterable[tuple[Iterable[str], Iterable[str]]] = ()
+    ) -> None:
         self._analyzer = text_analyzer()
         forms_by_group: list[frozenset[str]] = []
         index: dict[str, set[int]] = {}
-        for members in groups:
+        groups_list = [list(members) for members in groups]
+        for members in groups_list:
             gid = len(forms_by_group)
             forms: set[str] = set()
             for member in members:
@@ -81,13 +93,49 @@ class Synonyms:
         )
         #: Names these groups: an index built with other groups must be rebuilt.
         self.fingerprint = _digest(repr(self.table), 16)
+        self._typed: dict[str, tuple[str, ...]] = {}
+        self._phrases: set[str] = set()
+        for members in groups_list:
+            for member in members:
+                raw = _normalize(str(member))
+                if _is_cjk_word(raw):  # a Chinese member is matched on the query as typed
+                    self._typed.setdefault(raw, (raw,))
+                elif " " in (form := self._analyze(raw)):  # legal aid: matched on the query's analyzed words
+                    self._typed.setdefault(form, (raw,))  # searched as written: analyzed once, later
+        for typed, search in phrases:
+            targets = tuple(_normalize(str(t)) for t in search if _normalize(str(t)))
+            if not targets:
+                raise ValueError(f"phrase {list(typed)!r} has nothing to search for")
+            for phrase in typed:
+                key = _normalize(str(phrase))
+                if not _is_cjk_word(key):
+                    key = self._analyze(key) or key
+                self._typed[key] = targets  # a phrase wins over a group member of the same spelling
+                self._phrases.add(key)
+        #: The longest typed key, in characters (Chinese) and in words (English).
+        self.longest_typed = max((len(k) for k in self._typed if _is_cjk_word(k)), default=0)
+        self.longest_words = max((len(k.split()) for k in self._typed), default=1)
 
     def _analyze(self, text: str) -> str:
         return " ".join(t.text for t in self._analyzer(text, mode="query"))
 
+    def typed(self, text: str) -> tuple[str, ...] | None:
+        """What a phrase or a synonym member typed in a query searches for (None if it is neither).
+
+        ``text`` is Chinese as typed (找工作, 看病没钱) or space-joined analyzed English words
+        (``legal aid``). A one-way phrase gives its targets (看病没钱 → 医疗救助); a group member gives
+        itself, which then finds its whole group.
+        """
+        return self._typed.get(_normalize(text))
+
+    def is_phrase(self, text: str) -> bool:
+        """Whether ``text`` is the typed side of a one-way phrase."""
+        return _normalize(text) in self._phrases
+
     @classmethod
     def load(cls, path: str | Path | None = None) -> Synonyms:
-        """Load the groups from a YAML file (``groups:`` list of lists); cached per resolved path."""
+        """Load a YAML file (``groups:`` a list of lists of terms; ``phrases:`` a list of
+        ``{typed: [...], search: [...]}``); cached per resolved path."""
         resolved = Path(path or DEFAULT_SYNONYMS_PATH).resolve()
         with cls._cache_lock:
             cached = cls._cache.get(resolved)
@@ -97,7 +145,13 @@ class Synonyms:
         groups = data.get("groups") or []
         if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
             raise ValueError(f"{resolved}: 'groups' must be a list of lists of terms")
-        synonyms = cls(groups)
+        phrases = data.get("phrases") or []
+        if not isinstance(phrases, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("typed"), list) and isinstance(p.get("search"), list)
+            for p in phrases
+        ):
+            raise ValueError(f"{resolved}: each of 'phrases' must have a 'typed' list and a 'search' list")
+        synonyms = cls(groups, [(p["typed"], p["search"]) for p in phrases])
         with cls._cache_lock:
             return cls._cache.setdefault(resolved, synonyms)
 
