@@ -16,6 +16,6 @@ from directory.catalog.models import (  # noqa: F401
     Taxonomy,
     TaxonomyTerm,
 )
+from directory.catalog.outbox import SearchChange  # noqa: F401
 from directory.logchain import LogChain  # noqa: F401
 from directory.referrals.models import Attempt, Client, Consent, Need, Referral  # noqa: F401
-from directory.search.models import SearchChange  # noqa: F401

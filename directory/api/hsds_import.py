@@ -65,8 +65,8 @@ from directory.catalog.models import (
     Taxonomy,
     TaxonomyTerm,
 )
-from directory.catalog.services import local_today
 from directory.catalog.urls import ALLOWED_SCHEMES
+from directory.clock import local_today
 from directory.eligibility.rules import rule_problems
 from directory.extensions import db
 from directory.seed import LANGUAGE_NAMES

@@ -28,8 +28,8 @@ from sqlalchemy import func, select
 
 from directory.catalog import services as catalog_services
 from directory.catalog.models import TaxonomyTerm
+from directory.catalog.outbox import SearchChange
 from directory.extensions import db
-from directory.search.models import SearchChange
 
 VERSION_WINDOW = 10_000  # as GAP_WINDOW in directory.search.index
 MAX_ENTRIES = 1000  # values kept per app in the bounded store
@@ -123,8 +123,9 @@ class Taxonomy:
 
 def _load_taxonomy() -> Taxonomy:
     rows = db.session.execute(
-        select(TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.name, TaxonomyTerm.name_en, TaxonomyTerm.parent_id)
-        .order_by(TaxonomyTerm.position, TaxonomyTerm.code)
+        select(
+            TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.name, TaxonomyTerm.name_en, TaxonomyTerm.parent_id
+        ).order_by(TaxonomyTerm.position, TaxonomyTerm.code)
     ).all()
     by_id = {row.id: Term(row.id, row.code, row.name, row.name_en) for row in rows}
     top = []

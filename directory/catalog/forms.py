@@ -30,9 +30,11 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from directory.catalog.hours import WEEKDAYS
 from directory.catalog.limits import text_limit
-from directory.catalog.models import DISTRICTS, SERVICE_FIELDS, SERVICE_STATUSES, WEEKDAYS
+from directory.catalog.models import SERVICE_FIELDS, SERVICE_STATUSES
 from directory.catalog.urls import SafeURL
+from directory.geo.districts import DISTRICTS
 
 LANGUAGE_CHOICES = [
     ("zh", _l("Mandarin")),

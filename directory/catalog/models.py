@@ -19,7 +19,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from directory.catalog.hours import WEEKDAYS, recurrence_of  # noqa: F401  (WEEKDAYS re-exported)
 from directory.extensions import db
+from directory.geo.districts import DISTRICTS  # noqa: F401  (re-exported for older importers)
 from directory.models_base import UTCDateTime, new_id, utcnow
 
 SERVICE_STATUSES = ("active", "inactive", "defunct", "temporarily closed")
@@ -39,20 +41,6 @@ SERVICE_FIELDS = (
     "alert",
     "url",
     "email",
-)
-WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-DISTRICTS = (
-    "越秀区",
-    "荔湾区",
-    "海珠区",
-    "天河区",
-    "白云区",
-    "黄埔区",
-    "番禺区",
-    "花都区",
-    "南沙区",
-    "从化区",
-    "增城区",
 )
 
 service_taxonomy = Table(
@@ -254,8 +242,6 @@ class Schedule(db.Model):
     @property
     def recurrence(self):
         """None for plain weekly hours; else the rule (``directory.catalog.hours.Recurrence``)."""
-        from directory.catalog.hours import recurrence_of
-
         return recurrence_of(self)
 
 

@@ -11,10 +11,11 @@ from directory.catalog import cache
 from directory.catalog import services as catalog
 from directory.catalog.hours import weekly_table
 from directory.catalog.hours_words import recurring_lines
-from directory.catalog.models import DISTRICTS, Organization, Service, ServiceAtLocation
+from directory.catalog.models import Organization, Service, ServiceAtLocation
 from directory.eligibility.forms import ClientFactsForm, facts_from_query
 from directory.eligibility.rules import evaluate
 from directory.extensions import db
+from directory.geo.districts import DISTRICTS
 
 bp = Blueprint("catalog", __name__)
 

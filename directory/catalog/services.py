@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Select, func, or_, select
@@ -29,6 +28,7 @@ from directory.catalog.models import (
     TaxonomyTerm,
     service_taxonomy,
 )
+from directory.clock import local_now, local_today
 from directory.extensions import db
 
 LOCATION_FIELDS = (
@@ -41,15 +41,6 @@ LOCATION_FIELDS = (
     "transportation",
     "active",
 )
-
-
-def local_now() -> datetime:
-    """Wall-clock time where the services are (Asia/Shanghai), as a naive datetime."""
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).replace(tzinfo=None)
-
-
-def local_today() -> date:
-    return local_now().date()
 
 
 def is_open_now(service: Service, moment: datetime | None = None) -> bool:

@@ -17,7 +17,6 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from directory.catalog.models import DISTRICTS
 from directory.eligibility.explain import (
     CRITERION_LABELS,
     HIV_LABELS,
@@ -30,6 +29,7 @@ from directory.eligibility.explain import (
     verdict_json,
 )
 from directory.eligibility.rules import CRITERIA, REHAB_STATUSES, SUBSTANCES, evaluate, rule_problems
+from directory.geo.districts import DISTRICTS
 
 MAX_ROWS = 30
 # criterion → the row inputs it reads

@@ -38,9 +38,9 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, SelectMultipleField, widgets
 from wtforms.validators import NumberRange, Optional, StopValidation, ValidationError
 
-from directory.catalog.models import DISTRICTS
 from directory.eligibility.explain import HIV_LABELS, HUKOU_LABELS, REHAB_LABELS, SUBSTANCE_LABELS
 from directory.eligibility.rules import REHAB_STATUSES, SUBSTANCES
+from directory.geo.districts import DISTRICTS
 
 PREFIX = "f_"
 MAX_NUMBER_LENGTH = 12  # characters of a number fact (an income of 10 million yuan has 8 digits)

@@ -29,7 +29,7 @@ from directory.accounts.permissions import (
 from directory.catalog.hours import weekly_table
 from directory.catalog.hours_words import recurring_lines
 from directory.catalog.models import Location, Organization, Service, TaxonomyTerm
-from directory.catalog.services import local_now, local_today
+from directory.clock import local_now, local_today
 from directory.eligibility.forms import ClientFactsForm
 from directory.extensions import db
 from directory.models_base import utcnow

@@ -11,8 +11,9 @@ from wtforms import BooleanField, DateField, SelectField
 from wtforms.validators import Optional, ValidationError
 
 from directory.accounts.models import User
-from directory.catalog.models import DISTRICTS, Organization, TaxonomyTerm
+from directory.catalog.models import Organization, TaxonomyTerm
 from directory.extensions import db
+from directory.geo.districts import DISTRICTS
 from directory.referrals.models import Client
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)  # report dates; beyond them is a typo

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from directory.accounts.audit import audit_denied
 from directory.accounts.permissions import can_review_stale_listings, can_view_reports
-from directory.catalog.services import local_today
+from directory.clock import local_today
 from directory.i18n import select_locale
 from directory.models_base import utcnow
 from directory.reports import queries, tables

@@ -23,9 +23,9 @@ from whoosh.query import And, ConstantScoreQuery, Every, Or, Query, Term
 from whoosh.support.levenshtein import distance as levenshtein_distance
 
 from directory.catalog.hours import Recurrence, is_open_at, recurrence_from_fields
-from directory.catalog.models import DISTRICTS
 from directory.eligibility.rules import Verdict
 from directory.geo.distance import bounding_box, distance_km
+from directory.geo.districts import DISTRICTS
 from directory.geo.geocoder import GeoResult
 from directory.search.analysis import text_analyzer
 from directory.search.eligibility import EligibilityCheck

@@ -27,11 +27,11 @@ from whoosh.index import LockError
 from whoosh.query import Term
 
 from directory.catalog.models import Location, Service, ServiceAtLocation, TaxonomyTerm
+from directory.catalog.outbox import SearchChange
 from directory.extensions import db
 from directory.search.analysis import pinyin_analyzer, spelling_analyzer, text_analyzer
 from directory.search.build import build_index
 from directory.search.documents import service_documents
-from directory.search.models import SearchChange
 from directory.search.spatial import forget_segments_except, leaves, segment_key
 from directory.search.synonyms import Synonyms, seed_synonyms
 

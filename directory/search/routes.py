@@ -10,9 +10,9 @@ from werkzeug.datastructures import MultiDict
 from directory.accounts.permissions import can_keep_clients
 from directory.catalog.cache import cached, taxonomy
 from directory.catalog.forms import LANGUAGE_CHOICES
-from directory.catalog.models import DISTRICTS
 from directory.eligibility.explain import verdict_json
 from directory.eligibility.forms import ClientFactsForm, facts_from_query, facts_query, query_has_facts
+from directory.geo.districts import DISTRICTS
 from directory.i18n import select_locale
 from directory.search import services as search_service
 from directory.search.engine import ParamError

@@ -9,7 +9,7 @@ from flask import current_app
 
 from directory.catalog.cache import catalog_version, taxonomy
 from directory.catalog.forms import LANGUAGE_CHOICES
-from directory.catalog.services import local_now, local_today
+from directory.clock import local_now, local_today
 from directory.geo.geocoder import resolve_for_app
 from directory.search.eligibility import EligibilityCheck
 from directory.search.engine import ParamError, SearchParams, SearchResult, parse_params, run_search

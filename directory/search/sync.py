@@ -19,9 +19,9 @@ from directory.catalog.models import (
     TaxonomyTerm,
     service_taxonomy,
 )
+from directory.catalog.outbox import SearchChange
 from directory.extensions import db
 from directory.models_base import new_id
-from directory.search.models import SearchChange
 
 _SERVICE_CHILDREN = (ServiceAtLocation, Schedule, ScheduleException, Language, RequiredDocument)
 PENDING_FLAG = "search_changes_pending"
