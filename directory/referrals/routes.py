@@ -9,6 +9,7 @@ every response of this blueprint is sent with ``Cache-Control: no-store``.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
 
 from directory.accounts.audit import audit
 from directory.accounts.permissions import (
@@ -29,6 +31,7 @@ from directory.accounts.permissions import (
 from directory.catalog.hours import weekly_table
 from directory.catalog.hours_words import recurring_lines
 from directory.catalog.models import Location, Organization, Service, TaxonomyTerm
+from directory.catalog.routes import service_response
 from directory.clock import local_now, local_today
 from directory.eligibility.forms import ClientFactsForm
 from directory.extensions import db
@@ -52,6 +55,7 @@ from directory.referrals.forms import (
 )
 from directory.referrals.labels import CONSENT_FIELD_LABELS
 from directory.referrals.models import GUARDIAN_AGE, Client, Consent, ConsentOverride, Need, Referral
+from directory.search.routes import search_response
 from directory.versioning import save_versioned
 
 bp = Blueprint("referrals", __name__)
@@ -224,6 +228,38 @@ def close_need(need_id: str):
     audit("view", "need", need.id, need.client_id)
     db.session.commit()
     return _need_page(need, form, 400)
+
+
+# --- searching and reading for a saved client ----------------------------------------------------
+
+
+def _client_facts_form(client: Client) -> tuple[ClientFactsForm, dict | None]:
+    """The client's facts from their record, shown in the facts form (not posted: no CSRF token)."""
+    facts = referrals.client_facts(client) or None
+    return ClientFactsForm.from_facts(facts, meta={"csrf": False}), facts
+
+
+@bp.route("/clients/<client_id>/search")
+def client_search(client_id: str):
+    """The search page for a saved client: their facts and their place (and a need's category)."""
+    if not current_user.is_authenticated:
+        abort(403)
+    client = load_client(client_id)
+    args = MultiDict(request.args)
+    need = next((n for n in client.needs if n.id == args.get("need") and n.status == "open"), None)
+    if not args.get("near") and client.place_name:
+        args["near"] = client.place_name
+    if need is not None and not args.get("category") and not args.get("q"):
+        args["category"] = need.category
+    search_url = partial(url_for, "referrals.client_search", client_id=client.id)
+    return search_response(args, *_client_facts_form(client), search_url, client=client, need=need)
+
+
+@bp.route("/clients/<client_id>/services/<service_id>")
+def client_service(client_id: str, service_id: str):
+    """A service page with the saved client's eligibility verdict."""
+    client = load_client(client_id)
+    return service_response(service_id, *_client_facts_form(client), client=client)
 
 
 # --- consent -------------------------------------------------------------------------------------
