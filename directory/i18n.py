@@ -17,7 +17,7 @@ from flask import Flask, current_app, session
 from flask_babel import Babel
 from flask_login import current_user
 
-LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+INTERFACE_LANGUAGES = {"zh": "中文", "en": "English"}  # the languages of the pages, each in its own words
 SOURCE_LANGUAGE = "en"  # the messages in the code are English: no catalogue needed
 DOMAIN = "messages"
 
@@ -133,4 +133,4 @@ def init_i18n(app: Flask, babel: Babel) -> None:
 
     @app.context_processor
     def inject_language():
-        return {"current_language": select_locale(), "language_names": LANGUAGE_NAMES}
+        return {"current_language": select_locale(), "interface_languages": INTERFACE_LANGUAGES}

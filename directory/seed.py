@@ -31,10 +31,10 @@ from directory.catalog.models import (
 from directory.eligibility.rules import rule_problems
 from directory.extensions import db
 from directory.models_base import id_from_key
+from directory.vocabulary import SERVICE_LANGUAGE_NAMES
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,99}$")
 LAT_RANGE, LON_RANGE = (22.4, 24.1), (112.9, 114.2)
-LANGUAGE_NAMES = {"zh": "普通话", "yue": "粤语", "en": "English", "hak": "客家话", "nan": "闽南语"}
 
 
 class SeedError(ValueError):
@@ -428,7 +428,7 @@ def load_catalog_file(path: Path, terms: dict[str, TaxonomyTerm], seen: set[str]
                 Language,
                 "language",
                 svc_key,
-                [{"code": c, "name": LANGUAGE_NAMES.get(c)} for c in languages],
+                [{"code": c, "name": SERVICE_LANGUAGE_NAMES.get(c)} for c in languages],
             )
             _sync_children(service.phones, Phone, "service_phone", svc_key, phones)
             written.append(svc_id)

@@ -81,12 +81,13 @@ def register_template_helpers(app: Flask) -> None:
     import flask_babel
     from flask_babel import lazy_gettext as _l
 
-    from directory.catalog.forms import LANGUAGE_CHOICES, STATUS_LABELS, WEEKDAY_LABELS
+    from directory.catalog.forms import STATUS_LABELS, WEEKDAY_LABELS
     from directory.catalog.hours import format_period, is_open_at
     from directory.catalog.urls import is_safe_url
     from directory.eligibility.explain import describe_rules, explain_verdict, rules_change_text
     from directory.eligibility.forms import facts_query
     from directory.i18n import select_locale
+    from directory.vocabulary import LANGUAGE_CHOICES
 
     field_labels = {
         "name": _l("Name"),

@@ -69,7 +69,7 @@ from directory.catalog.urls import ALLOWED_SCHEMES
 from directory.clock import local_today
 from directory.eligibility.rules import rule_problems
 from directory.extensions import db
-from directory.seed import LANGUAGE_NAMES
+from directory.vocabulary import SERVICE_LANGUAGE_NAMES
 
 # The tables we read, in the order they are applied (parents first).
 TABLE_ORDER = (
@@ -102,7 +102,7 @@ COLLECTIONS = {
     },
 }
 LANGUAGE_CODES_BY_NAME = {
-    **{name.lower(): code for code, name in LANGUAGE_NAMES.items()},
+    **{name.lower(): code for code, name in SERVICE_LANGUAGE_NAMES.items()},
     "chinese": "zh",
     "mandarin": "zh",
     "putonghua": "zh",
@@ -1218,7 +1218,7 @@ class Importer:
         code = rec.text("code") or LANGUAGE_CODES_BY_NAME.get((name or "").strip().lower())
         if not code:
             raise RecordError("'code' is required (ISO 639), or a language name we know")
-        values = {"service_id": service_id, "code": code, "name": name or LANGUAGE_NAMES.get(code)}
+        values = {"service_id": service_id, "code": code, "name": name or SERVICE_LANGUAGE_NAMES.get(code)}
         language_id = self._child_id("language", (Language,), rec.id(), ("service_id", service_id))
         self._upsert(Language, language_id, values, "language")
         self._see("service", service_id, "languages", language_id)

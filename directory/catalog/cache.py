@@ -145,6 +145,30 @@ def taxonomy() -> Taxonomy:
     return cached("taxonomy", _load_taxonomy)
 
 
+def term_labels(locale: str) -> dict[str, str]:
+    """Category code → its name in ``locale``, at the current catalog version."""
+    return cached(("term_labels", locale), lambda: {term.code: term.label(locale) for term in taxonomy()})
+
+
+def category_choices(locale: str) -> list[tuple[str, str]]:
+    """Every category as a form choice, in the taxonomy's order: each term followed by its sub-categories,
+    which are indented with one "— " per level."""
+
+    def build() -> tuple[tuple[str, str], ...]:
+        choices: list[tuple[str, str]] = []
+
+        def add(term: Term, depth: int) -> None:
+            choices.append((term.code, "— " * depth + term.label(locale)))
+            for child in term.children:
+                add(child, depth + 1)
+
+        for term in taxonomy().top:
+            add(term, 0)
+        return tuple(choices)
+
+    return list(cached(("category_choices", locale), build))
+
+
 # --- counts ---------------------------------------------------------------------------------------
 
 

@@ -35,14 +35,8 @@ from directory.catalog.limits import text_limit
 from directory.catalog.models import SERVICE_FIELDS, SERVICE_STATUSES
 from directory.catalog.urls import SafeURL
 from directory.geo.districts import DISTRICTS
+from directory.vocabulary import LANGUAGE_CHOICES
 
-LANGUAGE_CHOICES = [
-    ("zh", _l("Mandarin")),
-    ("yue", _l("Cantonese")),
-    ("en", _l("English")),
-    ("hak", _l("Hakka")),
-    ("nan", _l("Min Nan")),
-]
 STATUS_LABELS = {
     "active": _l("Active"),
     "inactive": _l("Inactive"),

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from directory.accounts.permissions import can_edit_listing, can_review_stale_listings
 from directory.catalog import services as catalog
+from directory.catalog.cache import category_choices
 from directory.catalog.forms import (
     WEEKDAY_LABELS,
     EligibilityForm,
@@ -28,11 +29,11 @@ from directory.catalog.models import (
     Schedule,
     ScheduleException,
     Service,
-    TaxonomyTerm,
 )
 from directory.eligibility import editor
 from directory.eligibility.forms import ClientFactsForm
 from directory.extensions import db
+from directory.i18n import select_locale
 from directory.pagination import page_number
 from directory.versioning import save_versioned
 
@@ -65,18 +66,11 @@ def _conflict(form) -> None:
 def _service_choices(form: ServiceForm, org: Organization, service: Service | None = None) -> None:
     """Categories; the organization's active locations, and the active ones the service is offered at
     already (which may be of no organization or of another): they stay choosable, so saving keeps them."""
-    terms = db.session.scalars(select(TaxonomyTerm).order_by(TaxonomyTerm.position)).all()
-    form.taxonomy_codes.choices = [(t.code, ("— " if t.parent_id else "") + t.label(_locale())) for t in terms]
+    form.taxonomy_codes.choices = category_choices(select_locale())
     locations = [loc for loc in org.locations if loc.active]
     if service is not None:
         locations += [loc for loc in service.locations if loc.active and loc not in locations]
     form.location_ids.choices = [(loc.id, f"{loc.name}（{loc.district}）") for loc in locations]
-
-
-def _locale() -> str:
-    from directory.i18n import select_locale
-
-    return select_locale()
 
 
 @bp.route("/")

@@ -22,7 +22,6 @@ from directory.eligibility.explain import (
     HIV_LABELS,
     HUKOU_LABELS,
     REHAB_LABELS,
-    SEX_LABELS,
     SUBSTANCE_LABELS,
     describe_rules,
     problem_text,
@@ -30,6 +29,7 @@ from directory.eligibility.explain import (
 )
 from directory.eligibility.rules import CRITERIA, REHAB_STATUSES, SUBSTANCES, evaluate, rule_problems
 from directory.geo.districts import DISTRICTS
+from directory.vocabulary import SEX_LABELS
 
 MAX_ROWS = 30
 # criterion → the row inputs it reads

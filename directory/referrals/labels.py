@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-SEX_LABELS = {"female": _l("Female"), "male": _l("Male")}
-
 STATUS_LABELS = {
     "sent": _l("Referred, not yet contacted"),
     "in_progress": _l("In contact"),

@@ -28,13 +28,15 @@ from directory.accounts.permissions import (
     can_use_inbox,
     can_view_client,
 )
+from directory.catalog.cache import category_choices, term_labels
 from directory.catalog.hours import weekly_table
 from directory.catalog.hours_words import recurring_lines
-from directory.catalog.models import Location, Organization, Service, TaxonomyTerm
+from directory.catalog.models import Location, Organization, Service
 from directory.catalog.routes import service_response
 from directory.clock import local_now, local_today
 from directory.eligibility.forms import ClientFactsForm
 from directory.extensions import db
+from directory.i18n import select_locale
 from directory.models_base import utcnow
 from directory.pagination import page_number
 from directory.redirects import safe_next
@@ -57,6 +59,7 @@ from directory.referrals.labels import CONSENT_FIELD_LABELS
 from directory.referrals.models import GUARDIAN_AGE, Client, Consent, ConsentOverride, Need, Referral
 from directory.search.routes import search_response
 from directory.versioning import save_versioned
+from directory.vocabulary import SEX_LABELS
 
 bp = Blueprint("referrals", __name__)
 PER_PAGE = 20
@@ -80,11 +83,7 @@ def _apply_problems(form, problems: dict) -> None:
 
 
 def _term_choices() -> list[tuple[str, str]]:
-    from directory.i18n import select_locale
-
-    locale = select_locale()
-    terms = db.session.scalars(select(TaxonomyTerm).order_by(TaxonomyTerm.position)).all()
-    return [(t.code, ("— " if t.parent_id else "") + t.label(locale)) for t in terms]
+    return category_choices(select_locale())
 
 
 # --- clients -------------------------------------------------------------------------------------
@@ -332,14 +331,12 @@ def revoke_consent(consent_id: str):
 
 
 def _open_needs_choices(client: Client | None) -> list[tuple[str, str]]:
-    from directory.i18n import select_locale
-
     query = select(Need).join(Client).where(Need.status == "open").order_by(Client.display_name, Need.created_at)
     if client is not None:
         query = query.where(Need.client_id == client.id)
     elif current_user.role != "admin":
         query = query.where(Client.owner_id == current_user.id)
-    labels = {t.code: t.label(select_locale()) for t in db.session.scalars(select(TaxonomyTerm))}
+    labels = term_labels(select_locale())
     return [
         (n.id, f"{n.client.display_name} · {labels.get(n.category, n.category)}：{n.goal}")
         for n in db.session.scalars(query.limit(500))
@@ -697,7 +694,7 @@ def referral_labels():
         "purpose_label": lambda s: labels.PURPOSE_LABELS.get(s, s),
         "legal_basis_label": lambda s: labels.LEGAL_BASIS_LABELS.get(s, labels.UNRECORDED_BASIS),
         "override_in_force": rules.override_in_force,
-        "sex_label": lambda s: labels.SEX_LABELS.get(s, s),
+        "sex_label": lambda s: SEX_LABELS.get(s, s),
         "utc_to_local": utc_to_local,
         "days_since": referrals.days_since,
         "weekly_hours": lambda service: weekly_table(service.schedules),

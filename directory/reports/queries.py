@@ -58,6 +58,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from directory.accounts.models import User
+from directory.catalog.cache import term_labels
 from directory.catalog.models import Organization, Service, TaxonomyTerm
 from directory.extensions import db
 from directory.referrals.models import Referral, Refusal
@@ -736,12 +737,6 @@ def figures(f: ReportFilter, names: Iterable[str] = FIGURES, top_places: int | N
 
 def _int(value) -> int:
     return int(value or 0)
-
-
-def term_labels(locale: str) -> dict[str, str]:
-    """Category code → name in the locale (a few dozen rows)."""
-    rows = db.session.execute(select(TaxonomyTerm.code, TaxonomyTerm.name, TaxonomyTerm.name_en))
-    return {code: (name_en if locale == "en" and name_en else name) for code, name, name_en in rows}
 
 
 def _name(row, terms: dict[str, str] | None) -> str:

@@ -12,8 +12,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from directory.accounts.permissions import can_keep_clients
-from directory.catalog.cache import cached, taxonomy
-from directory.catalog.forms import LANGUAGE_CHOICES
+from directory.catalog.cache import cached, taxonomy, term_labels
 from directory.eligibility.explain import verdict_json
 from directory.eligibility.forms import ClientFactsForm, facts_from_query, facts_query, query_has_facts
 from directory.geo.districts import DISTRICTS
@@ -21,6 +20,7 @@ from directory.i18n import select_locale
 from directory.redirects import moved
 from directory.search import services as search_service
 from directory.search.engine import ParamError
+from directory.vocabulary import LANGUAGE_CHOICES
 
 bp = Blueprint("search", __name__)
 
@@ -203,10 +203,7 @@ def search_helpers():
     def code_label(code: str) -> str:
         labels = g.get("_code_labels")
         if labels is None:  # once per request: the labels of every term, kept per catalog version and language
-            locale = select_locale()
-            labels = g._code_labels = cached(
-                ("search.code_labels", locale), lambda: {term.code: term.label(locale) for term in taxonomy()}
-            )
+            labels = g._code_labels = term_labels(select_locale())
         return labels.get(code, code)
 
     def distance_text(km: float) -> str:
