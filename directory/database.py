@@ -35,6 +35,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import Pool
 
+from directory.extensions import db
+
 BUSY_TIMEOUT_MS = 15_000
 WRITE_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "SAVEPOINT"})
 _WRITING = "lianjie_write_lock"  # Connection.info key: this transaction holds the write lock
@@ -127,8 +129,6 @@ def begin_write() -> None:
     flushed instead, which takes the lock the same way); objects loaded before are expired and read
     again inside it.
     """
-    from directory.extensions import db
-
     session = db.session()  # the request's Session itself (the scoped proxy lacks in_transaction)
     if session.get_bind().dialect.name != "sqlite":
         return
@@ -150,8 +150,6 @@ def begin_write() -> None:
 def lock_for_write(*objects) -> None:
     """``begin_write()``, then read ``objects`` again under the lock (PostgreSQL: ``SELECT … FOR UPDATE``),
     so that two requests changing the same record take turns and each sees the other's change."""
-    from directory.extensions import db
-
     db.session.flush()  # a refresh would drop changes not yet flushed
     begin_write()
     for obj in objects:

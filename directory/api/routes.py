@@ -22,6 +22,7 @@ from directory.api.hsds_common import (
     HSDS_VERSION,
     extension_term_dict,
 )
+from directory.api.openapi import openapi_document
 from directory.api.params import (
     MODIFIED_AFTER,
     NEAR,
@@ -51,6 +52,10 @@ from directory.catalog.models import (
 from directory.catalog.services import term_with_descendants
 from directory.extensions import db
 from directory.geo.distance import bounding_box, distance_km
+from directory.geo.geocoder import resolve_for_app
+from directory.search.engine import text_query
+from directory.search.index import get_index
+from directory.search.services import ensure_current, synonyms
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 DEFAULT_RADIUS_KM = 5.0
@@ -155,10 +160,6 @@ def _contains(column, words: str):
 
 def _ranked_service_ids(words: str) -> list[str]:
     """Service ids matching the words in the search index, best first (active services only)."""
-    from directory.search.engine import text_query
-    from directory.search.index import get_index
-    from directory.search.services import ensure_current, synonyms
-
     query = text_query(words, synonyms())
     if query is None:
         return []
@@ -244,8 +245,6 @@ def about(values: dict) -> dict:
 
 @endpoint("/openapi.json", "This OpenAPI 3.1 document.", {"type": "object"})
 def openapi(values: dict) -> dict:
-    from directory.api.openapi import openapi_document
-
     return openapi_document(ENDPOINTS)
 
 
@@ -289,8 +288,6 @@ def _sal_list_dict(sal: ServiceAtLocation) -> dict:
 
 def _centre(values: dict) -> tuple[tuple[float, float] | None, float]:
     """The point and radius (km) a place search is around, if any."""
-    from directory.geo.geocoder import resolve_for_app
-
     if values["radius"] is not None and not values["near"]:
         raise ParamError("radius", "needs `near`")
     if values["proximity"] is not None and not values["postcode"]:

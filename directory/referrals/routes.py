@@ -40,7 +40,7 @@ from directory.i18n import select_locale
 from directory.models_base import utcnow
 from directory.pagination import page_number
 from directory.redirects import safe_next
-from directory.referrals import rules
+from directory.referrals import labels, rules
 from directory.referrals import services as referrals
 from directory.referrals.access import deny, load_client, load_need, load_referral, require_client_keeper
 from directory.referrals.forms import (
@@ -680,8 +680,6 @@ def print_list(client_id: str):
 
 @bp.app_context_processor
 def referral_labels():
-    from directory.referrals import labels
-
     return {
         "referral_status_label": lambda s: labels.STATUS_LABELS.get(s, s),
         "need_status_label": lambda s: labels.NEED_STATUS_LABELS.get(s, s),

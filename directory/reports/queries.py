@@ -60,6 +60,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from directory.accounts.models import User
 from directory.catalog.cache import term_labels
 from directory.catalog.models import Organization, Service, TaxonomyTerm
+from directory.catalog.services import stale_services
 from directory.extensions import db
 from directory.referrals.models import Referral, Refusal
 from directory.referrals.rules import ACTIVE_STATUSES, STALE_AFTER
@@ -884,8 +885,6 @@ def clients_in_scope(f: ReportFilter, up_to: int) -> int:
 
 def stale_listings(today: date) -> int:
     """Active services not verified in 12 months (or never): the /manage/stale list."""
-    from directory.catalog.services import stale_services
-
     listed = stale_services(today).order_by(None).with_only_columns(Service.id).subquery()
     return db.session.scalar(select(func.count()).select_from(listed)) or 0
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from flask import Blueprint, jsonify, make_response, render_template, request, url_for
+from babel.numbers import format_decimal
+from flask import Blueprint, g, jsonify, make_response, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
@@ -195,11 +198,6 @@ def search_api():
 
 @bp.app_context_processor
 def search_helpers():
-    from babel.numbers import format_decimal
-    from flask import g
-    from flask_babel import get_locale
-    from flask_babel import gettext as _
-
     def code_label(code: str) -> str:
         labels = g.get("_code_labels")
         if labels is None:  # once per request: the labels of every term, kept per catalog version and language
