@@ -27,7 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     # The app's parts are imported when an app is built, not when the package is: importing any module of
     # ``directory`` (a CLI helper, a test, a migration, a bench script) must not load every blueprint.
     from directory import models  # noqa: F401  (register every table)
-    from directory.accounts.audit import commit_view_audit, install_audit_writer
+    from directory.accounts.audit import install_audit_writer
     from directory.accounts.auth import init_login
     from directory.accounts.routes import bp as accounts_bp
     from directory.api.routes import bp as api_bp
@@ -35,7 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     from directory.catalog.routes import bp as catalog_bp
     from directory.catalog.versions import install_listing_versions
     from directory.cli import register_cli
-    from directory.database import install_sqlite_settings
+    from directory.database import install_request_transactions, install_sqlite_settings
     from directory.geo.geocoder import check_geocoder_config
     from directory.i18n import init_i18n
     from directory.logchain import install_log_chain
@@ -70,10 +70,10 @@ def create_app(config: dict | None = None) -> Flask:
     install_sync(app)
     install_guards()
     install_audit_writer()
-    app.after_request(commit_view_audit)
     install_listing_versions()
     install_log_chain()  # after the audit writer: chains the rows it adds
     register_web(app)
     register_template_helpers(app)
     register_cli(app)
+    install_request_transactions(app)  # after every blueprint: wraps each view
     return app

@@ -101,7 +101,6 @@ def new_service(org_id: str):
         form.languages.data = ["zh"]
     if form.validate_on_submit():
         service = catalog.create_service(org, form.values(), current_user)
-        db.session.commit()
         flash(_("The service was created."), "success")
         return redirect(url_for("catalog.service", service_id=service.id))
     return render_template("manage/service_form.html", form=form, org=org, service=None), (400 if form.errors else 200)
@@ -139,7 +138,6 @@ def edit_service(service_id: str):
 def deactivate_service(service_id: str):
     service = _editable(Service, service_id)
     catalog.deactivate_service(service, current_user)
-    db.session.commit()
     flash(_("The service was deactivated and no longer shows in the directory."), "success")
     return redirect(url_for("manage.dashboard", organization=service.organization_id))
 
@@ -149,7 +147,6 @@ def deactivate_service(service_id: str):
 def verify_service(service_id: str):
     service = _editable(Service, service_id)
     catalog.verify_service(service, current_user)
-    db.session.commit()
     flash(_("Marked as still accurate today."), "success")
     return redirect(url_for("catalog.service", service_id=service.id))
 
@@ -276,7 +273,6 @@ def add_holiday(service_id: str):
     holiday_form = HolidayForm(prefix="holiday")
     if holiday_form.validate_on_submit():
         catalog.add_holiday(service, holiday_form.values(), current_user)
-        db.session.commit()
         flash(_("The holiday hours were added."), "success")
         return redirect(url_for("manage.edit_hours", service_id=service.id))
     form = HoursForm()
@@ -295,7 +291,6 @@ def delete_schedule(schedule_id: str):
         abort(404)
     service = _editable(Service, schedule.service_id)
     catalog.remove_schedule(schedule, current_user)
-    db.session.commit()
     flash(_("Those opening hours were removed."), "success")
     return redirect(url_for("manage.edit_hours", service_id=service.id))
 
@@ -308,7 +303,6 @@ def delete_holiday(holiday_id: str):
         abort(404)
     service = _editable(Service, holiday.service_id)
     catalog.remove_holiday(holiday, current_user)
-    db.session.commit()
     flash(_("The holiday hours were removed."), "success")
     return redirect(url_for("manage.edit_hours", service_id=service.id))
 
@@ -320,7 +314,6 @@ def new_location(org_id: str):
     form = LocationForm()
     if form.validate_on_submit():
         catalog.create_location(org, form.values(), current_user)
-        db.session.commit()
         flash(_("The location was added."), "success")
         return redirect(url_for("manage.dashboard", organization=org.id))
     return render_template("manage/location_form.html", form=form, org=org, location=None), (
@@ -352,7 +345,6 @@ def edit_location(location_id: str):
 def deactivate_location(location_id: str):
     location = _editable(Location, location_id)
     catalog.deactivate_location(location, current_user)
-    db.session.commit()
     flash(_("The location was deactivated."), "success")
     return redirect(url_for("manage.dashboard", organization=location.organization_id))
 

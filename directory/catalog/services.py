@@ -1,6 +1,7 @@
 """Catalog business logic: reading listings and changing them with a change history.
 
-Functions here flush but never commit: the route commits once, so each change is one transaction.
+Functions here flush but never commit: the request commits once (``directory.database.in_one_transaction``),
+so each change is one transaction.
 """
 
 from __future__ import annotations

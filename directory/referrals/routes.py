@@ -1,9 +1,10 @@
 """Client records, referrals, outreach attempts, the follow-up queue and the agency inbox.
 
 Every route loads its object through one helper that checks access (403 and an audit row when refused)
-and records the audit row for the view, written after the page is drawn, in one short transaction
-(``commit_view_audit``); changes are audited by the services and committed by their routes. Pages carry client data, so
-every response of this blueprint is sent with ``Cache-Control: no-store``.
+and records the audit row for the view; changes are audited by the services. No route commits: the
+request's one commit (``directory.database.in_one_transaction``) writes the change and its audit rows
+together, after the page is drawn; a change a service refuses is rolled back at once. Pages carry client
+data, so every response of this blueprint is sent with ``Cache-Control: no-store``.
 """
 
 from __future__ import annotations
@@ -113,7 +114,6 @@ def new_client():
     if request.method == "POST" and all([form.validate_on_submit(), facts_form.validate_on_submit()]):
         values, facts = form.values(facts_form.to_facts(), local_today())
         client = referrals.create_client(current_user, values, facts)
-        db.session.commit()
         flash(_("The client was added. Record their needs and consent next."), "success")
         return redirect(url_for("referrals.client", client_id=client.id))
     failed = request.method == "POST"
@@ -178,12 +178,10 @@ def add_need(client_id: str):
     form.category.choices = _term_choices()
     if form.validate_on_submit():
         need = referrals.add_need(client, form.category.data, form.goal.data, current_user)
-        db.session.commit()
         flash(_("The need was added. Here are services that may help."), "success")
         return redirect(url_for("referrals.need", need_id=need.id))
     db.session.rollback()
     audit("view", "client", client.id, client.id)
-    db.session.commit()
     return render_template(
         "referrals/client.html", client=client, need_form=form, today=local_today(), now=utcnow()
     ), 400
@@ -221,11 +219,9 @@ def close_need(need_id: str):
             db.session.rollback()
             _apply_problems(form, exc.problems)
         else:
-            db.session.commit()
             flash(_("The need was closed."), "success")
             return redirect(url_for("referrals.client", client_id=need.client_id))
     audit("view", "need", need.id, need.client_id)
-    db.session.commit()
     return _need_page(need, form, 400)
 
 
@@ -283,7 +279,6 @@ def new_consent(client_id: str):
             form.organization_id.data = request.args["organization"]
         child = rules.may_be_under(client.birth_year, GUARDIAN_AGE, local_today())
         form.given_by.data = "guardian" if child else "client"
-        db.session.commit()
     elif form.validate_on_submit():
         values = form.values()
         if values["organization_id"] and db.session.get(Organization, values["organization_id"]) is None:
@@ -297,7 +292,6 @@ def new_consent(client_id: str):
                 db.session.rollback()
                 _apply_problems(form, exc.problems)
             else:
-                db.session.commit()
                 flash(_("The consent was recorded."), "success")
                 back = url_for("referrals.client", client_id=client.id)
                 return redirect(safe_next(request.args.get("next"), back))
@@ -322,7 +316,6 @@ def revoke_consent(consent_id: str):
         db.session.rollback()
         flash(_("This consent was already revoked."), "error")
     else:
-        db.session.commit()
         flash(_("The consent was revoked. Agencies no longer see this client's information under it."), "success")
     return redirect(url_for("referrals.client", client_id=consent.client_id))
 
@@ -401,10 +394,8 @@ def new_referral():
                         audit("view", "client", need.client_id, need.client_id, {"referral_check": service.id})
                     _referral_problems(form, exc.problems)
                 else:
-                    db.session.commit()
                     flash(_("The referral was made. Record each contact as it happens."), "success")
                     return redirect(url_for("referrals.referral", referral_id=referral.id))
-    db.session.commit()
     return render_template(
         "referrals/referral_form.html",
         form=form,
@@ -520,14 +511,12 @@ def add_attempt(referral_id: str):
             db.session.rollback()
             _apply_problems(form, exc.problems)
         else:
-            db.session.commit()
             if referral.status == "refused":
                 flash(_("Refusal recorded. Don't give up: the next resources to try are below."), "success")
             else:
                 flash(_("The attempt was recorded."), "success")
             return redirect(url_for("referrals.referral", referral_id=referral.id))
     audit("view", "referral", referral.id, referral.client_id)
-    db.session.commit()
     return _referral_page(referral, form, 400)
 
 
@@ -554,11 +543,9 @@ def answer_referral(referral_id: str):
                 db.session.rollback()
                 _apply_problems(form, exc.problems)
             else:
-                db.session.commit()
                 flash(_("Your answer was sent to the caseworker."), "success")
                 return redirect(url_for("referrals.inbox"))
     audit("view", "referral", referral.id, referral.client_id)
-    db.session.commit()
     return _agency_page(referral, form, 400)
 
 
@@ -583,7 +570,6 @@ def _answer_refused(referral: Referral, form: AgencyAnswerForm, why: str):
         referral.client_id,
         {"answer": form.answer.data if form.answer.data in referrals.AGENCY_ANSWERS else None, "basis_ended": why},
     )
-    db.session.commit()
     form.form_errors.append(str(BASIS_ENDED_MESSAGES[why]))
     return _agency_page(referral, form, 409)
 
@@ -606,13 +592,11 @@ def revoke_override(override_id: str):
             db.session.rollback()
             _apply_problems(override_form, exc.problems)
         else:
-            db.session.commit()
             flash(
                 _("The override was revoked. The agency no longer sees the client's information under it."), "success"
             )
             return redirect(url_for("referrals.referral", referral_id=referral.id))
     audit("view", "referral", referral.id, referral.client_id)
-    db.session.commit()
     form = AttemptForm(formdata=None)
     _prefill_attempt(form, referral)
     return _referral_page(referral, form, 400, override_form)
