@@ -558,10 +558,10 @@ def _check(database_uri: str, tmp: Path, acknowledged: list[str]) -> dict:
     from sqlalchemy import func, select
 
     from directory import create_app
+    from directory.catalog.outbox import SearchChange
     from directory.extensions import db
     from directory.referrals.models import Attempt
     from directory.search.index import expected_doc_ids, get_index
-    from directory.search.models import SearchChange
 
     app = create_app(
         {

@@ -98,9 +98,9 @@ def build_large(work: Path, n: int) -> list[dict]:
     from bench.catalog_gen import generate_catalog, generate_queries
     from bench.search_bench import load_catalog
     from directory.catalog.models import Service
+    from directory.catalog.outbox import SearchChange
     from directory.extensions import db
     from directory.search.index import SearchIndex
-    from directory.search.models import SearchChange
     from directory.search.synonyms import Synonyms
     from directory.seed import SeedReport, load_taxonomy
 

@@ -13,6 +13,7 @@ a migration this code knows, with its append-only logs' triggers and hash chains
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -32,7 +33,8 @@ from directory.extensions import db
 from directory.files import PRIVATE_FILE_MODE, create_private_file
 from directory.logchain import CHAINS, ChainReport, verify_connection, walk_chain
 from directory.models_base import UTCDateTime
-from directory.schema import SchemaState, includes, schema_state, state_from_revisions
+from directory.schema import SchemaState, includes, schema_problem, schema_state, state_from_revisions
+from directory.search.index import get_index
 
 
 class BackupError(RuntimeError):
@@ -52,8 +54,6 @@ def _sqlite_path() -> Path:
 
 def _pg_env_and_args() -> tuple[dict, list[str]]:
     """libpq settings for pg_dump/pg_restore from DATABASE_URL (the password goes in the environment)."""
-    import os
-
     url = _url()
     env = dict(os.environ)
     if url.password:
@@ -446,8 +446,6 @@ def restore_command(source: Path, yes: bool, no_reindex: bool, force: bool) -> N
     for report in restored:
         click.echo(f"{report.chain}: {report.problem}" if not report.ok else _chain_lines([report])[0].strip())
     if not no_reindex:
-        from directory.search.index import get_index
-
         count = get_index().rebuild()
         click.echo(f"Search index rebuilt: {count} document(s).")
 
@@ -458,8 +456,6 @@ def audit_verify_command() -> None:
 
     Prints each chain's head: keep it where the database's users cannot write; a later head must extend it.
     """
-    from directory.schema import schema_problem
-
     state = schema_state()
     if not includes(state, CHAIN_REVISION) or state.from_newer_code:
         raise click.ClickException(schema_problem(state) or "The database has no hash chain.")

@@ -3,27 +3,34 @@
 from __future__ import annotations
 
 import secrets
+import time
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from directory.accounts.models import ROLES, User
 from directory.accounts.services import UserError, create_user
+from directory.api.cli import export_hsds_command, import_hsds_command
+from directory.backup import audit_verify_command, backup_command, restore_command
+from directory.clock import local_today
+from directory.demo import delete_demo_data, find_demo_data
 from directory.extensions import db
 from directory.files import write_private_text
 from directory.models_base import id_from_key
+from directory.notifications.cli import send_digests_command, send_notifications_command
+from directory.referrals.history import history_start, load_history
+from directory.referrals.notices import queue_reminders_command
+from directory.referrals.seed import load_demo_clients
+from directory.reports.summary import monthly_summaries_command
+from directory.schema import schema_problem, schema_state
+from directory.search.cli import apply_search_changes, reindex_command, search_check_command, search_sync_command
 from directory.seed import SeedError, load_seed, read_yaml
 
 
 def register_cli(app: Flask) -> None:
-    from directory.api.cli import export_hsds_command, import_hsds_command
-    from directory.backup import audit_verify_command, backup_command, restore_command
-    from directory.notifications.cli import send_digests_command, send_notifications_command
-    from directory.referrals.notices import queue_reminders_command
-    from directory.reports.summary import monthly_summaries_command
-
     app.cli.add_command(audit_verify_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
@@ -55,10 +62,6 @@ def seed_command(no_users: bool, without_history: bool, as_of) -> None:
 
     Safe to run again: same rows. An empty database is created first (the migrations, as `flask db
     upgrade` runs them). Everything but the catalog is demo data: `flask delete-demo-data` removes it."""
-    import time
-
-    from directory.catalog.services import local_today
-
     _ensure_schema()
     today = as_of.date() if as_of else local_today()
     seed_dir = Path(current_app.config["SEED_DIR"])
@@ -67,9 +70,6 @@ def seed_command(no_users: bool, without_history: bool, as_of) -> None:
     logins = [] if no_users else seed_demo_users(seed_dir / "users.yaml", report.errors)
     clients, history, history_s = 0, None, 0.0
     if not no_users:
-        from directory.referrals.history import history_start, load_history
-        from directory.referrals.seed import load_demo_clients
-
         clients = load_demo_clients(seed_dir / "clients.yaml", report.errors, today)
         if not without_history:
             click.echo("  a year of demo referral history")
@@ -77,7 +77,7 @@ def seed_command(no_users: bool, without_history: bool, as_of) -> None:
             history = load_history(today, current_app.config["TIMEZONE"])
             history_s = time.perf_counter() - started
     db.session.commit()
-    _apply_search_changes()
+    apply_search_changes()
 
     created = ", ".join(f"{k} {v}" for k, v in sorted(report.created.items())) or "nothing"
     updated = ", ".join(f"{k} {v}" for k, v in sorted(report.updated.items())) or "nothing"
@@ -136,8 +136,6 @@ def delete_demo_data_command(dry_run: bool, keep_logins: bool, yes: bool) -> Non
 
     Real records are not touched; the catalog stays. One transaction: all of it, or nothing. The hash
     chains still verify afterwards (`flask audit-verify`): demo attempts are outside them."""
-    from directory.demo import delete_demo_data, find_demo_data
-
     seed_dir = Path(current_app.config["SEED_DIR"])
     found = find_demo_data(seed_dir, logins=not keep_logins)
     db.session.rollback()
@@ -170,10 +168,6 @@ def delete_demo_data_command(dry_run: bool, keep_logins: bool, yes: bool) -> Non
 
 def _ensure_schema() -> None:
     """Create the tables of an empty database; refuse one that is behind or ahead of the code."""
-    from flask_migrate import upgrade
-
-    from directory.schema import schema_problem, schema_state
-
     state = schema_state()
     if state.empty:
         click.echo("The database is empty: creating its tables (flask db upgrade) …")
@@ -229,72 +223,3 @@ def create_user_command(username, role, display_name, organization_id, email, pa
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"Created {user.role} '{user.username}'.")
-
-
-def _apply_search_changes() -> None:
-    from directory.search.index import get_index
-
-    try:
-        applied = get_index().catch_up()
-    except Exception as exc:  # the database write stands; `flask search-sync` or the next search retries
-        click.secho(f"Search index not updated ({exc}); run `flask search-sync` later.", fg="yellow", err=True)
-    else:
-        if applied:
-            click.echo(f"Search index updated for {applied} service(s).")
-
-
-@click.command("reindex")
-def reindex_command() -> None:
-    """Rebuild the search index from the database."""
-    from directory.search.index import get_index
-
-    index = get_index(rebuild_stale=False)  # rebuilt once, here, with a progress bar
-    with click.progressbar(length=1, label="Indexing services", show_pos=True) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
-            if done == total:  # the index's segments are written after the last service is read
-                bar.label = "Writing the index"
-                bar.render_progress()
-
-        count = index.rebuild(progress=progress)
-    click.echo(f"Indexed {count} document(s) in {index.path}.")
-
-
-@click.command("search-sync")
-def search_sync_command() -> None:
-    """Apply catalog changes not yet in this server's search index (safe to run any time)."""
-    from directory.search.index import get_index
-
-    applied = get_index().catch_up()
-    click.echo(f"Re-indexed {applied} service(s).")
-
-
-@click.command("search-check")
-def search_check_command() -> None:
-    """Report differences between the database and the search index; exit 1 if there are any."""
-    from directory.search.index import expected_doc_ids, get_index
-
-    index = get_index()
-    expected, indexed = expected_doc_ids(), index.indexed_doc_ids()
-    missing, extra = sorted(expected - indexed), sorted(indexed - expected)
-    pending = _pending_changes(index.cursor())
-    for doc_id in missing:
-        click.echo(f"missing from index: {doc_id}")
-    for doc_id in extra:
-        click.echo(f"in index but not in database: {doc_id}")
-    click.echo(
-        f"{len(expected)} expected, {len(indexed)} indexed, {len(missing)} missing, {len(extra)} extra, "
-        f"{pending} change(s) pending."
-    )
-    if missing or extra:
-        raise SystemExit(1)
-
-
-def _pending_changes(cursor: int) -> int:
-    from sqlalchemy import func
-
-    from directory.search.models import SearchChange
-
-    return db.session.scalar(select(func.count()).select_from(SearchChange).where(SearchChange.id > cursor)) or 0

@@ -30,10 +30,18 @@ import fcntl
 import os
 import sqlite3
 import threading
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
+from flask import Flask
+from flask import session as cookie_session
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
+
+from directory.extensions import db
 
 BUSY_TIMEOUT_MS = 15_000
 WRITE_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "SAVEPOINT"})
@@ -127,8 +135,6 @@ def begin_write() -> None:
     flushed instead, which takes the lock the same way); objects loaded before are expired and read
     again inside it.
     """
-    from directory.extensions import db
-
     session = db.session()  # the request's Session itself (the scoped proxy lacks in_transaction)
     if session.get_bind().dialect.name != "sqlite":
         return
@@ -150,12 +156,84 @@ def begin_write() -> None:
 def lock_for_write(*objects) -> None:
     """``begin_write()``, then read ``objects`` again under the lock (PostgreSQL: ``SELECT … FOR UPDATE``),
     so that two requests changing the same record take turns and each sees the other's change."""
-    from directory.extensions import db
-
     db.session.flush()  # a refresh would drop changes not yet flushed
     begin_write()
     for obj in objects:
         db.session.refresh(obj, with_for_update=True)
+
+
+# --- one transaction per request ---------------------------------------------------------------------
+# Services add and flush, never commit; a route never commits either. The request's view runs, and when it
+# returns, what it changed and the audit rows of what it showed are committed together, once (an
+# exception rolls it all back, and the error handlers show that nothing was saved). The rows still wait
+# beside the session until that commit, so the write lock is held for the inserts alone (see above).
+
+_FLUSHED = "lianjie_flushed"  # Session.info key: this transaction has written (flushed or executed)
+_waiting: list[str] = []  # Session.info keys under which rows wait to be added at the commit (audit rows)
+
+
+def rows_wait_in(key: str) -> None:
+    """Rows kept in ``Session.info[key]`` are added at the commit: a request holding some must commit."""
+    if key not in _waiting:
+        _waiting.append(key)
+
+
+def has_writes(session: Session) -> bool:
+    """Whether committing ``session`` would write anything: changes, flushed or not, or waiting rows."""
+    info = session.info
+    return bool(
+        session.new or session.dirty or session.deleted or info.get(_FLUSHED) or any(info.get(k) for k in _waiting)
+    )
+
+
+def _flushed(session: Session, flush_context) -> None:
+    session.info[_FLUSHED] = True
+
+
+def _executed(state) -> None:
+    """An INSERT, UPDATE or DELETE statement run through the session (the login throttle's) is a write too."""
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_FLUSHED] = True
+
+
+def _transaction_ended(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_FLUSHED, None)
+
+
+def in_one_transaction(view: Callable[..., Any]) -> Callable[..., Any]:
+    """``view``, committing what the request wrote once it returns (nothing to write: no commit)."""
+
+    @wraps(view)
+    def run(*args, **kwargs):
+        try:
+            response = view(*args, **kwargs)
+            session = db.session()
+            if has_writes(session):
+                try:
+                    session.commit()
+                except Exception:
+                    if "_flashes" in cookie_session:
+                        cookie_session.pop("_flashes")  # what the view announced was not saved
+                    raise
+        except BaseException:
+            db.session.rollback()
+            raise
+        return response
+
+    run.in_one_transaction = True  # type: ignore[attr-defined]
+    return run
+
+
+def install_request_transactions(app: Flask) -> None:
+    """Run every view of ``app`` (registered before this call) in one transaction."""
+    if not event.contains(Session, "after_flush", _flushed):
+        event.listen(Session, "after_flush", _flushed)
+        event.listen(Session, "do_orm_execute", _executed)
+        event.listen(Session, "after_transaction_end", _transaction_ended)
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint != "static" and not getattr(view, "in_one_transaction", False):
+            app.view_functions[endpoint] = in_one_transaction(view)
 
 
 def install_sqlite_settings() -> None:

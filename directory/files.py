@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 PRIVATE_FILE_MODE = 0o600
 
 
@@ -36,8 +38,6 @@ def prepare_sqlite_file(uri: str) -> None:
     SQLite gives the -wal and -shm files (and rollback journals) the database file's mode, so they are
     private too. Other backends and in-memory databases are left alone.
     """
-    from sqlalchemy.engine import make_url
-
     url = make_url(uri)
     if url.get_backend_name() != "sqlite":
         return

@@ -13,12 +13,14 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from babel.support import NullTranslations
+from babel.support import NullTranslations, Translations
 from flask import Flask, current_app, g, session
 from flask_babel import Babel, get_translations
 from flask_login import current_user
 
-LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+from directory.geo.districts import DISTRICT_NAMES_EN
+
+INTERFACE_LANGUAGES = {"zh": "中文", "en": "English"}  # the languages of the pages, each in its own words
 SOURCE_LANGUAGE = "en"  # the messages in the code are English: no catalogue needed
 DOMAIN = "messages"
 
@@ -81,8 +83,6 @@ def local_name(name: str | None, alternate: str | None = None, locale: str | Non
 
 def district_name(district: str | None, locale: str | None = None) -> str:
     """A district (stored by its Chinese name) in the UI's language."""
-    from directory.catalog.models import DISTRICT_NAMES_EN
-
     return local_name(district, DISTRICT_NAMES_EN.get(district or ""), locale)
 
 
@@ -93,6 +93,8 @@ def _writable(path: Path) -> bool:
 def _compile(po: Path, mo: Path, language: str) -> None:
     """Compile ``po`` into ``mo`` (fuzzy entries included, as `make translations` does), atomically so
     that several workers starting at once never read half a file."""
+    # Only when a catalogue must be compiled (a fresh checkout or a changed .po): babel's message tools take
+    # about 0.15 s to import, which every worker start would pay otherwise.
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import PoFileError, read_po
 
@@ -152,8 +154,6 @@ def ensure_catalogues(
 
 
 def _check_loaded(directory: Path, language: str) -> None:
-    from babel.support import Translations
-
     translations = Translations.load(str(directory), [language], DOMAIN)
     if not isinstance(translations, Translations) or not translations._catalog:  # NullTranslations: not found
         raise CatalogueError(f"the {language} message catalogue in {directory} could not be loaded")
@@ -184,6 +184,6 @@ def init_i18n(app: Flask, babel: Babel) -> None:
 
     @app.context_processor
     def inject_language():
-        return {"current_language": select_locale(), "language_names": LANGUAGE_NAMES}
+        return {"current_language": select_locale(), "interface_languages": INTERFACE_LANGUAGES}
 
     app.jinja_env.globals.update(local_name=local_name, district_name=district_name)

@@ -37,8 +37,10 @@ from sqlalchemy import JSON, Boolean, Date, Integer, String, column, event, insp
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
+from directory.accounts.audit import AuditEvent
 from directory.extensions import db
 from directory.models_base import UTCDateTime, new_id, utcnow
+from directory.referrals.models import Attempt
 
 GENESIS = "0" * 64
 HEAD_TABLE = "log_chain"
@@ -182,9 +184,6 @@ def _move_heads(session: Session, flush_context) -> None:
 
 def install_log_chain() -> None:
     """Chain each audit and attempt row as the ORM inserts it (whichever code path added it)."""
-    from directory.accounts.audit import AuditEvent
-    from directory.referrals.models import Attempt
-
     if not event.contains(Session, "before_flush", _start_flush):
         event.listen(Session, "before_flush", _start_flush)
         event.listen(Session, "after_flush", _move_heads)

@@ -16,8 +16,8 @@ from directory.catalog.models import (  # noqa: F401
     Taxonomy,
     TaxonomyTerm,
 )
+from directory.catalog.outbox import SearchChange  # noqa: F401
 from directory.logchain import LogChain  # noqa: F401
 from directory.notifications.models import Delivery, Notification  # noqa: F401
 from directory.referrals.models import Attempt, Client, Consent, Need, Referral  # noqa: F401
 from directory.referrals.shared_lists import SharedList  # noqa: F401
-from directory.search.models import SearchChange  # noqa: F401

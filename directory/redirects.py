@@ -1,10 +1,11 @@
-"""One rule for every ``next`` parameter: only a path on this site, never another site."""
+"""One rule for every ``next`` parameter: only a path on this site, never another site; and pages that moved."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-from flask import url_for
+from flask import redirect, request, url_for
+from werkzeug.wrappers import Response
 
 
 def is_safe_path(target: object) -> bool:
@@ -27,3 +28,11 @@ def safe_next(target: object, default: str | None = None) -> str:
     if is_safe_path(target):
         return target  # type: ignore[return-value]
     return default if default is not None else url_for("catalog.home")
+
+
+def moved(endpoint: str, drop: tuple[str, ...] = (), **values: str) -> Response:
+    """A permanent redirect (308) from an old address to ``endpoint``: the query string goes along, without
+    the parameters in ``drop`` (those the new address carries in its path)."""
+    query = [(name, value) for name, value in request.args.items(multi=True) if name not in drop]
+    target = url_for(endpoint, **values)
+    return redirect(f"{target}?{urlencode(query)}" if query else target, 308)

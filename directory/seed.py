@@ -34,10 +34,10 @@ from directory.extensions import db
 from directory.geo.areas import AreaError, parse_area
 from directory.geo.gazetteer import Gazetteer, GazetteerError
 from directory.models_base import id_from_key
+from directory.vocabulary import SERVICE_LANGUAGE_NAMES
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,99}$")
 LAT_RANGE, LON_RANGE = (22.4, 24.1), (112.9, 114.2)
-LANGUAGE_NAMES = {"zh": "普通话", "yue": "粤语", "en": "English", "hak": "客家话", "nan": "闽南语"}
 
 
 class SeedError(ValueError):
@@ -454,7 +454,7 @@ def load_catalog_file(path: Path, terms: dict[str, TaxonomyTerm], seen: set[str]
                 Language,
                 "language",
                 svc_key,
-                [{"code": c, "name": LANGUAGE_NAMES.get(c)} for c in languages],
+                [{"code": c, "name": SERVICE_LANGUAGE_NAMES.get(c)} for c in languages],
             )
             _sync_children(service.phones, Phone, "service_phone", svc_key, phones)
             _sync_children(service.service_areas, ServiceArea, "service_area", svc_key, areas)

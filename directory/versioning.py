@@ -19,7 +19,8 @@ T = TypeVar("T")
 
 
 def save_versioned(row: Any, submitted_version: str | None, apply: Callable[[], T]) -> tuple[bool, T | None]:
-    """Run ``apply`` (the change) and commit when ``submitted_version`` is still ``row.version``.
+    """Run ``apply`` (the change) and flush it when ``submitted_version`` is still ``row.version`` (the
+    request commits it).
 
     Returns (saved, what ``apply`` returned); (False, None) when someone else saved first — nothing is
     written then.
@@ -28,7 +29,7 @@ def save_versioned(row: Any, submitted_version: str | None, apply: Callable[[], 
         return False, None
     try:
         result = apply()
-        db.session.commit()
+        db.session.flush()
     except StaleDataError:
         db.session.rollback()
         return False, None

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import logging
 
+import flask_babel
 from flask import Flask, get_template_attribute, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from directory.catalog.cache import cached
+from directory.catalog.change_words import value_in_words
+from directory.catalog.forms import STATUS_LABELS, WEEKDAY_LABELS
+from directory.catalog.hours import format_period, is_open_at
+from directory.catalog.urls import is_safe_url
+from directory.eligibility.explain import describe_rules, explain_verdict, rules_change_text
+from directory.eligibility.forms import facts_query
 from directory.extensions import db
+from directory.i18n import select_locale
+from directory.phones import tel_uri
+from directory.vocabulary import LANGUAGE_CHOICES
 
 log = logging.getLogger(__name__)
 
@@ -79,19 +91,6 @@ def register_web(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    import flask_babel
-    from flask_babel import lazy_gettext as _l
-
-    from directory.catalog.cache import cached
-    from directory.catalog.change_words import value_in_words
-    from directory.catalog.forms import LANGUAGE_CHOICES, STATUS_LABELS, WEEKDAY_LABELS
-    from directory.catalog.hours import format_period, is_open_at
-    from directory.catalog.urls import is_safe_url
-    from directory.eligibility.explain import describe_rules, explain_verdict, rules_change_text
-    from directory.eligibility.forms import facts_query
-    from directory.i18n import select_locale
-    from directory.phones import tel_uri
-
     field_labels = {
         "name": _l("Name"),
         "alternate_name": _l("English name"),

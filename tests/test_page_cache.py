@@ -24,9 +24,9 @@ from directory.catalog.models import (
     ServiceAtLocation,
     TaxonomyTerm,
 )
+from directory.catalog.outbox import SearchChange
 from directory.catalog.services import local_today
 from directory.extensions import db
-from directory.search.models import SearchChange
 from tests.conftest import IsolatedClient, make_config, post
 
 WORD = "页面计数"  # in every service these tests add, and in no seed listing

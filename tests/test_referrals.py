@@ -697,13 +697,13 @@ def test_search_for_a_client_uses_their_facts_and_place_and_refers_in_two_clicks
         local_today(),
     )
     db.session.commit()
-    page = caseworker.get(f"/search?client={world.client.id}&need={employment.id}")
+    page = caseworker.get(f"/clients/{world.client.id}/search?need={employment.id}")
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     assert "阿芳" in body and "verdict-" in body  # her eligibility, from her record
     assert "km" in body  # distances from her place (北京路)
     guard = service("s-andun-security-guard")  # excludes drug use: she is not eligible
-    hidden = caseworker.get(f"/search?client={world.client.id}&need={employment.id}&hide_ineligible=1")
+    hidden = caseworker.get(f"/clients/{world.client.id}/search?need={employment.id}&hide_ineligible=1")
     assert guard.name not in hidden.get_data(as_text=True)
     # Click 1: the "Refer" link of a result she is eligible for; click 2: send.
     card = next(c for c in body.split('<li class="card">') if "verdict-eligible" in c and "/referrals/new" in c)
@@ -719,7 +719,46 @@ def test_search_for_a_client_uses_their_facts_and_place_and_refers_in_two_clicks
 def test_another_caseworkers_client_cannot_be_searched_for(seeded_app, world):
     other = seeded_app.test_client()
     login(other, "other-cw")
-    assert other.get(f"/search?client={world.client.id}").status_code == 403
+    assert other.get(f"/clients/{world.client.id}/search").status_code == 403
+
+
+def test_the_old_client_search_and_service_addresses_redirect_to_the_clients_pages(seeded_app, world):
+    caseworker = seeded_app.test_client()
+    login(caseworker, "owner")
+    guard = service("s-andun-security-guard")
+    cid = world.client.id
+    old_search = caseworker.get(f"/search?q=保安&client={cid}&need={world.need.id}&page=2")
+    assert old_search.status_code == 308
+    assert old_search.headers["Location"] == f"/clients/{cid}/search?q=%E4%BF%9D%E5%AE%89&need={world.need.id}&page=2"
+    old_service = caseworker.get(f"/services/{guard.id}?client={cid}")
+    assert old_service.status_code == 308 and old_service.headers["Location"] == f"/clients/{cid}/services/{guard.id}"
+    followed = caseworker.get(f"/services/{guard.id}?client={cid}", follow_redirects=True)
+    assert followed.status_code == 200 and "阿芳" in followed.get_data(as_text=True)
+    assert caseworker.get("/search?q=保安&client=").status_code == 200  # an empty client: the plain search
+    # The search for a client links to her pages, never to the old addresses.
+    body = caseworker.get(f"/clients/{cid}/search?q=美沙酮").get_data(as_text=True)
+    assert f'href="/clients/{cid}/services/{world.mmt.id}"' in body
+    assert f'action="/clients/{cid}/search"' in body and f"/clients/{cid}/search?q=" in body  # form, sort links
+    assert not re.search(r'"/(search|services/[^"?]+)\?[^"]*client=', body)
+
+
+def test_views_of_a_client_from_search_and_service_pages_are_audited(seeded_app, world):
+    caseworker, other = seeded_app.test_client(), seeded_app.test_client()
+    login(caseworker, "owner")
+    login(other, "other-cw")
+    guard = service("s-andun-security-guard")
+    cid = world.client.id
+
+    def rows(action: str) -> int:
+        query = select(func.count()).select_from(AuditEvent).where(AuditEvent.client_id == cid)
+        return db.session.scalar(query.where(AuditEvent.action == action))
+
+    views, denied = rows("view"), rows("denied")
+    assert caseworker.get(f"/clients/{cid}/search?q=保安").status_code == 200
+    assert caseworker.get(f"/clients/{cid}/services/{guard.id}").status_code == 200
+    assert other.get(f"/clients/{cid}/services/{guard.id}").status_code == 403
+    assert seeded_app.test_client().get(f"/clients/{cid}/search").status_code == 403  # not logged in
+    assert (rows("view"), rows("denied")) == (views + 2, denied + 1)
 
 
 def test_service_page_offers_refer_to_caseworkers_only(seeded_app, world):
@@ -767,11 +806,12 @@ def test_a_result_opened_from_a_client_search_shows_that_clients_eligibility(see
     login(caseworker, "owner")
     login(other, "other-cw")
     guard = service("s-andun-security-guard")  # excludes drug use
-    page = caseworker.get(f"/services/{guard.id}?client={world.client.id}")
+    page = caseworker.get(f"/clients/{world.client.id}/services/{guard.id}")
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     assert "阿芳" in body and "verdict-ineligible" in body
-    assert other.get(f"/services/{guard.id}?client={world.client.id}").status_code == 403
+    assert other.get(f"/clients/{world.client.id}/services/{guard.id}").status_code == 403
+
 
 
 def test_an_accepted_referral_gets_a_follow_up_to_check_delivery(seeded_app, world):

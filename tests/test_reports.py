@@ -622,6 +622,7 @@ def test_the_page_runs_the_same_statements_however_many_rows(seeded_app, history
             event.remove(db.engine, "before_cursor_execute", count)
         return len(statements)
 
+    page_statements()  # the first view reads the taxonomy, kept per catalog version for the next ones
     before = page_statements()
     assert before <= 13  # user, filter choices, the two figure statements, labels, stale listings, the bell
     user = create_user("cw-c", PASSWORD, "caseworker", display_name="Cai")

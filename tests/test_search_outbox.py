@@ -7,9 +7,9 @@ import time
 from sqlalchemy import func, select, text
 
 from directory.catalog.models import Service
+from directory.catalog.outbox import SearchChange
 from directory.extensions import db
 from directory.search.index import GAP_TTL_SECONDS, get_index
-from directory.search.models import SearchChange
 
 
 def _rename_behind_the_orm(service_id: str, name: str, change_id: int) -> None:

@@ -42,8 +42,8 @@ def _worker(tmp: str, database_uri: str, who: str, client_id: str, referral_id: 
     assert login(browser, who, PASSWORD).status_code == 302
     service_id = id_from_key("service", "m-brain-hospital-mmt")
     for n in range(ROUNDS):
-        statuses.append(("search", browser.get(f"/search?client={client_id}&q=美沙酮").status_code))
-        statuses.append(("service", browser.get(f"/services/{service_id}?client={client_id}").status_code))
+        statuses.append(("search", browser.get(f"/clients/{client_id}/search?q=美沙酮").status_code))
+        statuses.append(("service", browser.get(f"/clients/{client_id}/services/{service_id}").status_code))
         statuses.append(("referral", browser.get(f"/referrals/{referral_id}").status_code))
         form = {
             "csrf_token": csrf_token(browser, f"/referrals/{referral_id}"),

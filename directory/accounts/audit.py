@@ -5,9 +5,9 @@ has no code path that changes or deletes a row: the ORM guard in ``directory.ref
 it, and database triggers (created in the migration) refuse it below the ORM too.
 
 Rows wait beside the session until it commits (``_write_pending``), and go into the database in that
-commit, with the changes they describe: a page that reads a client record for a while and then commits
-its audit row holds the database's write lock only for that insert, not while it reads and renders
-(``directory.database``). A rollback drops the rows waiting, as it drops every other change.
+commit, with the changes they describe: the request's one commit, after its page is drawn
+(``directory.database.in_one_transaction``), holds the database's write lock only for that insert, not
+while the page reads and renders. A rollback drops the rows waiting, as it drops every other change.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from flask_login import current_user
 from sqlalchemy import JSON, ForeignKey, Integer, String, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from directory.database import rows_wait_in
 from directory.extensions import db
 from directory.models_base import UTCDateTime, utcnow
 
@@ -90,17 +91,9 @@ def _drop_pending(session: Session, previous_transaction) -> None:
         session.info.pop(_PENDING, None)
 
 
-def commit_view_audit(response):
-    """After a page is drawn: write the audit rows of what it showed, in one short transaction.
-
-    Runs before the response leaves, so a page whose audit row cannot be written is not shown (500)."""
-    if db.session().info.get(_PENDING):
-        db.session.commit()
-    return response
-
-
 def install_audit_writer() -> None:
     """Write the waiting audit rows in each commit (a flush that runs anyway writes them too)."""
+    rows_wait_in(_PENDING)  # a request holding audit rows commits (directory.database.in_one_transaction)
     if not event.contains(Session, "before_commit", _write_pending):
         event.listen(Session, "before_commit", _write_pending)
         event.listen(Session, "before_flush", _write_pending_in_flush)

@@ -9,7 +9,7 @@ from directory.accounts import throttle
 from directory.accounts.auth import authenticate, end_session, new_session_token, start_session
 from directory.accounts.forms import AccountForm, ChangePasswordForm, LoginForm
 from directory.accounts.passwords import hash_password, password_problems, verify_password
-from directory.extensions import db, limiter
+from directory.extensions import limiter
 from directory.redirects import safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -37,10 +37,8 @@ def login():
             if user is not None:
                 throttle.clear(username)
                 start_session(user)
-                db.session.commit()
                 return redirect(safe_next(request.args.get("next"), url_for("start.page")))
             throttle.record_failure(username)
-            db.session.commit()
             error, status = _("Wrong username or password."), 401
             if wait := throttle.wait_seconds(username):  # that failure started a delay: say so now
                 error = f"{error} {_throttled_message(wait)}"
@@ -60,7 +58,6 @@ def _throttled_message(seconds: int) -> str:
 @login_required
 def logout():
     end_session(current_user._get_current_object())
-    db.session.commit()
     flash(_("You have been logged out."), "info")
     return redirect(url_for("catalog.home"))
 
@@ -71,7 +68,6 @@ def set_language(code: str):
         session["lang"] = code
         if current_user.is_authenticated:
             current_user.locale = code
-            db.session.commit()
     return redirect(safe_next(request.form.get("next")))
 
 
@@ -97,7 +93,6 @@ def change_password():
             form.current_password.errors = [_throttled_message(wait)]
         elif not verify_password(user.password_hash, form.current_password.data):
             throttle.record_failure(user.username)
-            db.session.commit()
             form.current_password.errors = [_("The current password is not right.")]
         elif problems := password_problems(new, user.username, [user.display_name, user.email]):
             form.new_password.errors = [str(PASSWORD_PROBLEMS[p]) for p in problems]
@@ -105,7 +100,6 @@ def change_password():
             user.password_hash = hash_password(new)
             user.session_token = new_session_token()  # other browsers' sessions stop working …
             start_session(user)  # … and this one starts afresh with the new token
-            db.session.commit()
             flash(_("Your password was changed. Your other logins have ended."), "success")
             return redirect(url_for("catalog.home"))
     status = 400 if request.method == "POST" else 200
@@ -120,7 +114,6 @@ def account():
     form = AccountForm(obj=user)
     if form.validate_on_submit():
         user.work_phone = form.work_phone.data or None
-        db.session.commit()
         flash(_("Your account was saved."), "success")
         return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", form=form), (400 if form.errors else 200)

@@ -7,7 +7,6 @@ from sqlalchemy import select
 from directory.accounts.auth import new_session_token
 from directory.accounts.models import ROLES, User
 from directory.accounts.passwords import hash_password, password_problems
-from directory.catalog.models import Organization
 from directory.extensions import db
 
 PROBLEM_TEXT = {
@@ -35,7 +34,9 @@ def create_user(
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}")
     if role == "agency_staff":
-        if not organization_id or db.session.get(Organization, organization_id) is None:
+        # The catalog's Organization, reached through the relationship: accounts sit below the catalog.
+        organization = User.organization.property.mapper.class_
+        if not organization_id or db.session.get(organization, organization_id) is None:
             raise UserError("agency staff must belong to an existing organization")
     elif organization_id:
         raise UserError("only agency staff belong to an organization")

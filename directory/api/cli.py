@@ -7,8 +7,10 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from directory.api.hsds_import import OBJECT_TYPES
+from directory.api.hsds_export import export_catalog
+from directory.api.hsds_import import OBJECT_TYPES, import_hsds
 from directory.extensions import db
+from directory.search.cli import apply_search_changes
 
 PROGRESS_FROM = 200  # records; smaller inputs import without a progress bar
 
@@ -69,8 +71,6 @@ def import_hsds_command(path: Path, dry_run: bool, forced_type: str | None, taxo
     (contacts, funding, service areas …) are counted and skipped. Imported services are searchable at
     once. Exit status 1 when some records were invalid.
     """
-    from directory.api.hsds_import import import_hsds
-    from directory.cli import _apply_search_changes
 
     default_map = Path(current_app.config["SEED_DIR"]) / "hsds_taxonomy_map.yaml"
     progress = _Progress("Importing records")
@@ -88,7 +88,7 @@ def import_hsds_command(path: Path, dry_run: bool, forced_type: str | None, taxo
         db.session.rollback()
     else:
         db.session.commit()
-        _apply_search_changes()
+        apply_search_changes()
 
     click.echo(f"Read {source.description or path}: {report.records} record(s).")
     click.echo(f"Created: {_counts(report.created)}.")
@@ -127,8 +127,6 @@ def export_hsds_command(out: Path) -> None:
     "Lianjie extension fields" taxonomy, so that import-hsds gives back the same catalog. No client or
     referral data is exported.
     """
-    from directory.api.hsds_export import export_catalog
-
     progress = _Progress("Exporting organizations", threshold=1)
     try:
         report = export_catalog(out, progress=progress)

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from directory.catalog.models import DISTRICTS
+from directory.geo.districts import DISTRICTS
 from directory.models_base import id_from_key
 
 HSDS_VERSION = "3.0"

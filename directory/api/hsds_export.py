@@ -45,7 +45,9 @@ from directory.catalog.models import (
     Taxonomy,
     TaxonomyTerm,
 )
+from directory.eligibility.explain import hsds_eligibility
 from directory.extensions import db
+from directory.models_base import utcnow
 
 
 def _clean(values: dict) -> dict:
@@ -198,10 +200,6 @@ def _eligibility(service: Service) -> dict:
         "maximum_age": service.maximum_age,
         "eligibility_description": service.eligibility_description,
     }
-    try:
-        from directory.eligibility.explain import hsds_eligibility
-    except ImportError:  # pragma: no cover - older eligibility module
-        return own
     derived = hsds_eligibility(service.eligibility_rules or [], service.eligibility_description)
     return {name: derived.get(name) if derived.get(name) is not None else value for name, value in own.items()}
 
@@ -439,8 +437,6 @@ def export_catalog(out: Path, progress: Callable[[int, int], None] | None = None
     ``taxonomies.json``, ``taxonomy_terms.json``, ``locations.json`` (the locations of no organization)
     and ``organizations.json`` (fully nested organizations with their services, as in HSDS's
     organization_full example)."""
-    from directory.models_base import utcnow
-
     out.mkdir(parents=True, exist_ok=True)
     (out / "json").mkdir(exist_ok=True)
     report = ExportReport()

@@ -22,6 +22,7 @@ from directory.api.hsds_common import (
     HSDS_VERSION,
     extension_term_dict,
 )
+from directory.api.openapi import openapi_document
 from directory.api.params import (
     MODIFIED_AFTER,
     NEAR,
@@ -51,6 +52,7 @@ from directory.catalog.models import (
 from directory.catalog.services import term_with_descendants
 from directory.extensions import db
 from directory.geo.distance import bounding_box, distance_km
+from directory.geo.geocoder import resolve_for_app
 from directory.search.services import ranked_service_ids  # the one way into search (docs/search.md)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -154,6 +156,7 @@ def _contains(column, words: str):
     return func.lower(column).like(pattern.lower(), escape="\\")
 
 
+
 def _service_filters(query: Select, values: dict) -> Select:
     if values.get("organization_id"):
         query = query.where(Service.organization_id == values["organization_id"])
@@ -231,8 +234,6 @@ def about(values: dict) -> dict:
 
 @endpoint("/openapi.json", "This OpenAPI 3.1 document.", {"type": "object"})
 def openapi(values: dict) -> dict:
-    from directory.api.openapi import openapi_document
-
     return openapi_document(ENDPOINTS)
 
 
@@ -276,8 +277,6 @@ def _sal_list_dict(sal: ServiceAtLocation) -> dict:
 
 def _centre(values: dict) -> tuple[tuple[float, float] | None, float]:
     """The point and radius (km) a place search is around, if any."""
-    from directory.geo.geocoder import resolve_for_app
-
     if values["radius"] is not None and not values["near"]:
         raise ParamError("radius", "needs `near`")
     if values["proximity"] is not None and not values["postcode"]:

@@ -28,8 +28,8 @@ from sqlalchemy import func, select
 
 from directory.catalog import services as catalog_services
 from directory.catalog.models import TaxonomyTerm
+from directory.catalog.outbox import SearchChange
 from directory.extensions import db
-from directory.search.models import SearchChange
 
 VERSION_WINDOW = 10_000  # as GAP_WINDOW in directory.search.index
 MAX_ENTRIES = 1000  # values kept per app in the bounded store
@@ -123,8 +123,9 @@ class Taxonomy:
 
 def _load_taxonomy() -> Taxonomy:
     rows = db.session.execute(
-        select(TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.name, TaxonomyTerm.name_en, TaxonomyTerm.parent_id)
-        .order_by(TaxonomyTerm.position, TaxonomyTerm.code)
+        select(
+            TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.name, TaxonomyTerm.name_en, TaxonomyTerm.parent_id
+        ).order_by(TaxonomyTerm.position, TaxonomyTerm.code)
     ).all()
     by_id = {row.id: Term(row.id, row.code, row.name, row.name_en) for row in rows}
     top = []
@@ -142,6 +143,30 @@ def _load_taxonomy() -> Taxonomy:
 def taxonomy() -> Taxonomy:
     """The taxonomy at the current catalog version."""
     return cached("taxonomy", _load_taxonomy)
+
+
+def term_labels(locale: str) -> dict[str, str]:
+    """Category code → its name in ``locale``, at the current catalog version."""
+    return cached(("term_labels", locale), lambda: {term.code: term.label(locale) for term in taxonomy()})
+
+
+def category_choices(locale: str) -> list[tuple[str, str]]:
+    """Every category as a form choice, in the taxonomy's order: each term followed by its sub-categories,
+    which are indented with one "— " per level."""
+
+    def build() -> tuple[tuple[str, str], ...]:
+        choices: list[tuple[str, str]] = []
+
+        def add(term: Term, depth: int) -> None:
+            choices.append((term.code, "— " * depth + term.label(locale)))
+            for child in term.children:
+                add(child, depth + 1)
+
+        for term in taxonomy().top:
+            add(term, 0)
+        return tuple(choices)
+
+    return list(cached(("category_choices", locale), build))
 
 
 # --- counts ---------------------------------------------------------------------------------------

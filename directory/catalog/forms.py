@@ -31,20 +31,16 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from directory.catalog.hours import WEEKDAYS
 from directory.catalog.limits import text_limit
-from directory.catalog.models import DISTRICTS, SERVICE_FIELDS, SERVICE_STATUSES, WEEKDAYS
+from directory.catalog.models import SERVICE_FIELDS, SERVICE_STATUSES
 from directory.catalog.phone_field import PhonesField
 from directory.catalog.urls import SafeURL
 from directory.geo.areas import Area, AreaError, parse_area
+from directory.geo.districts import DISTRICTS
 from directory.geo.gazetteer import default_gazetteer
+from directory.vocabulary import LANGUAGE_CHOICES
 
-LANGUAGE_CHOICES = [
-    ("zh", _l("Mandarin")),
-    ("yue", _l("Cantonese")),
-    ("en", _l("English")),
-    ("hak", _l("Hakka")),
-    ("nan", _l("Min Nan")),
-]
 STATUS_LABELS = {
     "active": _l("Active"),
     "inactive": _l("Inactive"),

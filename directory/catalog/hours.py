@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
 
-from directory.catalog.models import WEEKDAYS
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # RFC 5545 weekday codes, Monday first
 
 FREQUENCIES = ("WEEKLY", "MONTHLY")
 MAX_INTERVAL = 99

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from directory.accounts.permissions import can_edit_listing, can_review_stale_listings
 from directory.catalog import contacts
 from directory.catalog import services as catalog
+from directory.catalog.cache import category_choices
 from directory.catalog.forms import (
     WEEKDAY_LABELS,
     EligibilityForm,
@@ -29,11 +30,11 @@ from directory.catalog.models import (
     Schedule,
     ScheduleException,
     Service,
-    TaxonomyTerm,
 )
 from directory.eligibility import editor
 from directory.eligibility.forms import ClientFactsForm
 from directory.extensions import db
+from directory.i18n import select_locale
 from directory.pagination import page_number
 from directory.versioning import save_versioned
 
@@ -66,18 +67,11 @@ def _conflict(form) -> None:
 def _service_choices(form: ServiceForm, org: Organization, service: Service | None = None) -> None:
     """Categories; the organization's active locations, and the active ones the service is offered at
     already (which may be of no organization or of another): they stay choosable, so saving keeps them."""
-    terms = db.session.scalars(select(TaxonomyTerm).order_by(TaxonomyTerm.position)).all()
-    form.taxonomy_codes.choices = [(t.code, ("— " if t.parent_id else "") + t.label(_locale())) for t in terms]
+    form.taxonomy_codes.choices = category_choices(select_locale())
     locations = [loc for loc in org.locations if loc.active]
     if service is not None:
         locations += [loc for loc in service.locations if loc.active and loc not in locations]
     form.location_ids.choices = [(loc.id, f"{loc.name}（{loc.district}）") for loc in locations]
-
-
-def _locale() -> str:
-    from directory.i18n import select_locale
-
-    return select_locale()
 
 
 @bp.route("/")
@@ -110,7 +104,6 @@ def new_service(org_id: str):
         values = form.values()
         service = catalog.create_service(org, values, current_user)
         contacts.set_phones(service, values["phones"], current_user)
-        db.session.commit()
         flash(_("The service was created."), "success")
         return redirect(url_for("catalog.service", service_id=service.id))
     return render_template("manage/service_form.html", form=form, org=org, service=None), (400 if form.errors else 200)
@@ -156,7 +149,6 @@ def edit_service(service_id: str):
 def deactivate_service(service_id: str):
     service = _editable(Service, service_id)
     catalog.deactivate_service(service, current_user)
-    db.session.commit()
     flash(_("The service was deactivated and no longer shows in the directory."), "success")
     return redirect(url_for("manage.dashboard", organization=service.organization_id))
 
@@ -166,7 +158,6 @@ def deactivate_service(service_id: str):
 def verify_service(service_id: str):
     service = _editable(Service, service_id)
     catalog.verify_service(service, current_user)
-    db.session.commit()
     flash(_("Marked as still accurate today."), "success")
     return redirect(url_for("catalog.service", service_id=service.id))
 
@@ -293,7 +284,6 @@ def add_holiday(service_id: str):
     holiday_form = HolidayForm(prefix="holiday")
     if holiday_form.validate_on_submit():
         catalog.add_holiday(service, holiday_form.values(), current_user)
-        db.session.commit()
         flash(_("The holiday hours were added."), "success")
         return redirect(url_for("manage.edit_hours", service_id=service.id))
     form = HoursForm()
@@ -312,7 +302,6 @@ def delete_schedule(schedule_id: str):
         abort(404)
     service = _editable(Service, schedule.service_id)
     catalog.remove_schedule(schedule, current_user)
-    db.session.commit()
     flash(_("Those opening hours were removed."), "success")
     return redirect(url_for("manage.edit_hours", service_id=service.id))
 
@@ -325,7 +314,6 @@ def delete_holiday(holiday_id: str):
         abort(404)
     service = _editable(Service, holiday.service_id)
     catalog.remove_holiday(holiday, current_user)
-    db.session.commit()
     flash(_("The holiday hours were removed."), "success")
     return redirect(url_for("manage.edit_hours", service_id=service.id))
 
@@ -339,7 +327,6 @@ def new_location(org_id: str):
         values = form.values()
         location = catalog.create_location(org, values, current_user)
         contacts.set_phones(location, values["phones"], current_user)
-        db.session.commit()
         flash(_("The location was added."), "success")
         return redirect(url_for("manage.dashboard", organization=org.id))
     return render_template("manage/location_form.html", form=form, org=org, location=None), (
@@ -378,7 +365,6 @@ def edit_location(location_id: str):
 def deactivate_location(location_id: str):
     location = _editable(Location, location_id)
     catalog.deactivate_location(location, current_user)
-    db.session.commit()
     flash(_("The location was deactivated."), "success")
     return redirect(url_for("manage.dashboard", organization=location.organization_id))
 

@@ -19,8 +19,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from directory.catalog.hours import WEEKDAYS, recurrence_of  # noqa: F401  (WEEKDAYS re-exported)
 from directory.extensions import db
 from directory.geo.areas import Area
+from directory.geo.districts import DISTRICTS  # noqa: F401  (re-exported for older importers)
 from directory.models_base import UTCDateTime, new_id, utcnow
 
 SERVICE_STATUSES = ("active", "inactive", "defunct", "temporarily closed")
@@ -41,34 +43,6 @@ SERVICE_FIELDS = (
     "url",
     "email",
 )
-WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-DISTRICTS = (
-    "越秀区",
-    "荔湾区",
-    "海珠区",
-    "天河区",
-    "白云区",
-    "黄埔区",
-    "番禺区",
-    "花都区",
-    "南沙区",
-    "从化区",
-    "增城区",
-)
-# The districts' English names (the gazetteer's aliases), shown in the English UI (i18n.district_name).
-DISTRICT_NAMES_EN = {
-    "越秀区": "Yuexiu District",
-    "荔湾区": "Liwan District",
-    "海珠区": "Haizhu District",
-    "天河区": "Tianhe District",
-    "白云区": "Baiyun District",
-    "黄埔区": "Huangpu District",
-    "番禺区": "Panyu District",
-    "花都区": "Huadu District",
-    "南沙区": "Nansha District",
-    "从化区": "Conghua District",
-    "增城区": "Zengcheng District",
-}
 
 service_taxonomy = Table(
     "service_taxonomy",
@@ -273,8 +247,6 @@ class Schedule(db.Model):
     @property
     def recurrence(self):
         """None for plain weekly hours; else the rule (``directory.catalog.hours.Recurrence``)."""
-        from directory.catalog.hours import recurrence_of
-
         return recurrence_of(self)
 
 

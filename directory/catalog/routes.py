@@ -5,16 +5,19 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, make_response, render_template, request
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
 
 from directory.accounts.permissions import can_edit_listing
 from directory.catalog import cache
 from directory.catalog import services as catalog
 from directory.catalog.hours import weekly_table
 from directory.catalog.hours_words import recurring_lines
-from directory.catalog.models import DISTRICTS, Location, Organization, Service, ServiceAtLocation
+from directory.catalog.models import Location, Organization, Service, ServiceAtLocation
 from directory.eligibility.forms import ClientFactsForm, facts_from_query
 from directory.eligibility.rules import evaluate
 from directory.extensions import db
+from directory.geo.districts import DISTRICTS
+from directory.redirects import moved
 
 bp = Blueprint("catalog", __name__)
 
@@ -85,6 +88,17 @@ def district(name: str):
 
 @bp.route("/services/<service_id>")
 def service(service_id: str):
+    if request.args.get("client"):  # the page for a saved client is one of the client's pages now
+        return moved(
+            "referrals.client_service", drop=("client",), client_id=request.args["client"], service_id=service_id
+        )
+    facts_form, facts = facts_from_query(request.args)
+    return service_response(service_id, facts_form, facts)
+
+
+def service_response(service_id: str, facts_form: ClientFactsForm, facts: dict | None, client=None) -> Response:
+    """The service page, with the eligibility verdict for ``facts``; for a saved ``client`` the referrals
+    blueprint passes their facts and the verdict is headed with their name."""
     item = db.session.get(
         Service,
         service_id,
@@ -104,17 +118,7 @@ def service(service_id: str):
     today = catalog.local_today()
     upcoming = [h for h in item.schedule_exceptions if h.ends_on >= today]
     ids = [item.id]
-    client = None
-    if request.args.get("client"):  # from a search for a saved client: their facts, audited
-        from directory.referrals.access import load_client
-        from directory.referrals.services import client_facts
-
-        client = load_client(request.args["client"])
-        facts = client_facts(client) or None
-        facts_form = ClientFactsForm.from_facts(facts, meta={"csrf": False})
-    else:
-        facts_form, facts = facts_from_query(request.args)
-    response = make_response(
+    return make_response(
         render_template(
             "catalog/service.html",
             service=item,
@@ -131,9 +135,6 @@ def service(service_id: str):
         ),
         400 if facts_form.errors else 200,
     )
-    if client is not None:
-        response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _organization_services(org_id: str):

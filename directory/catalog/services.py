@@ -1,6 +1,7 @@
 """Catalog business logic: reading listings and changing them with a change history.
 
-Functions here flush but never commit: the route commits once, so each change is one transaction.
+Functions here flush but never commit: the request commits once (``directory.database.in_one_transaction``),
+so each change is one transaction.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Select, func, or_, select
@@ -30,6 +30,7 @@ from directory.catalog.models import (
     TaxonomyTerm,
     service_taxonomy,
 )
+from directory.clock import local_now, local_today
 from directory.extensions import db
 
 LOCATION_FIELDS = (
@@ -43,15 +44,6 @@ LOCATION_FIELDS = (
     "active",
     "email",
 )
-
-
-def local_now() -> datetime:
-    """Wall-clock time where the services are (Asia/Shanghai), as a naive datetime."""
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).replace(tzinfo=None)
-
-
-def local_today() -> date:
-    return local_now().date()
 
 
 def is_open_now(service: Service, moment: datetime | None = None) -> bool:

@@ -17,19 +17,19 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from directory.catalog.models import DISTRICTS
 from directory.eligibility.explain import (
     CRITERION_LABELS,
     HIV_LABELS,
     HUKOU_LABELS,
     REHAB_LABELS,
-    SEX_LABELS,
     SUBSTANCE_LABELS,
     describe_rules,
     problem_text,
     verdict_json,
 )
 from directory.eligibility.rules import CRITERIA, REHAB_STATUSES, SUBSTANCES, evaluate, rule_problems
+from directory.geo.districts import DISTRICTS
+from directory.vocabulary import SEX_LABELS
 
 MAX_ROWS = 30
 # criterion → the row inputs it reads

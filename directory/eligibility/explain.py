@@ -61,7 +61,6 @@ REHAB_LABELS = {
     "released_isolation": _l("released from compulsory isolation rehab"),
     "none": _l("no rehabilitation order"),
 }
-SEX_LABELS = {"female": _l("female"), "male": _l("male")}
 HUKOU_LABELS = {"local": _l("Guangzhou hukou"), "nonlocal": _l("hukou outside Guangzhou")}
 HIV_LABELS = {"positive": _l("HIV-positive"), "negative": _l("HIV-negative")}
 

@@ -38,9 +38,10 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, SelectMultipleField, widgets
 from wtforms.validators import NumberRange, Optional, StopValidation, ValidationError
 
-from directory.catalog.models import DISTRICTS
 from directory.eligibility.explain import HIV_LABELS, HUKOU_LABELS, REHAB_LABELS, SUBSTANCE_LABELS
 from directory.eligibility.rules import REHAB_STATUSES, SUBSTANCES
+from directory.geo.districts import DISTRICTS
+from directory.vocabulary import SEX_LABELS
 
 PREFIX = "f_"
 MAX_NUMBER_LENGTH = 12  # characters of a number fact (an income of 10 million yuan has 8 digits)
@@ -141,9 +142,7 @@ class ClientFactsForm(FlaskForm):
 
     age = _number(_l("Age"), 0, 120, _l("Enter the age in years, from 0 to 120."))
     birth_year = _number(_l("Year of birth"), 1900, 2100, _l("Enter a year of birth such as 1999."))
-    sex = SelectField(
-        _l("Sex"), choices=[("", _l("Unknown")), ("female", _l("Female")), ("male", _l("Male"))], default=""
-    )
+    sex = SelectField(_l("Sex"), choices=[("", _l("Unknown")), *SEX_LABELS.items()], default="")
     district = SelectField(
         _l("District of residence"),
         choices=[("", _l("Unknown")), *[(d, d) for d in DISTRICTS], (OUTSIDE, _l("Outside Guangzhou"))],

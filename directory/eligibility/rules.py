@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from directory.catalog.models import DISTRICTS
+from directory.geo.districts import DISTRICTS
 
 SUBSTANCES = ("opioids", "stimulants", "other")
 REHAB_STATUSES = ("community_detox", "community_rehab", "released_isolation", "none")

@@ -32,7 +32,6 @@ def read(notification_id: int):
     if note is None or note.user_id != current_user.id:
         abort(404)
     notifications.mark_read(note)
-    db.session.commit()
     return redirect(safe_next(request.form.get("next"), url_for("notifications.index")))
 
 
@@ -40,7 +39,6 @@ def read(notification_id: int):
 @login_required
 def read_all():
     notifications.mark_all_read(current_user)
-    db.session.commit()
     return redirect(url_for("notifications.index"))
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -20,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from directory.catalog.forms import MultiCheckboxField
+from directory.clock import local_zone
 from directory.referrals.labels import (
     AGENCY_DECLINE_REASONS,
     CHANNEL_LABELS,
@@ -47,11 +46,11 @@ def _strip(value):
 
 def local_to_utc(moment: datetime) -> datetime:
     """A wall-clock time typed in the service area's time zone, as an aware UTC datetime."""
-    return moment.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"])).astimezone(UTC)
+    return moment.replace(tzinfo=local_zone()).astimezone(UTC)
 
 
 def utc_to_local(moment: datetime) -> datetime:
-    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).replace(tzinfo=None)
+    return moment.astimezone(local_zone()).replace(tzinfo=None)
 
 
 class ClientForm(FlaskForm):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-SEX_LABELS = {"female": _l("Female"), "male": _l("Male")}
+from directory.eligibility.forms import FACT_FIELDS, ClientFactsForm
 
 STATUS_LABELS = {
     "sent": _l("Referred, not yet contacted"),
@@ -109,8 +109,6 @@ SENSITIVE_FACTS = frozenset({"substances", "rehab_status", "hiv_status", "pregna
 
 def fact_rows(facts: dict, names=None) -> list[tuple[str, str, bool]]:
     """(label, value, sensitive) for the known facts, worded as the client-facts form words them."""
-    from directory.eligibility.forms import FACT_FIELDS, ClientFactsForm
-
     form = ClientFactsForm.from_facts(facts, meta={"csrf": False})
     rows = []
     for name in FACT_FIELDS:

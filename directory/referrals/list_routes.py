@@ -66,7 +66,6 @@ def create(client_id: str):
         flash(_("Choose at least one service for the list."), "error")
         return redirect(url_for("referrals.print_list", client_id=client.id))
     audit("share_list", "client", client.id, client.id, {"list": shared.id, "services": shared.service_ids})
-    db.session.commit()
     return redirect(url_for("lists.printable", client_id=client.id, list_id=shared.id))
 
 
@@ -98,7 +97,6 @@ def revoke(list_id: str):
     shared = _load_own(list_id)
     shared_lists.revoke(shared)
     audit("revoke_list", "shared_list", shared.id)
-    db.session.commit()
     flash(_("The link no longer works."), "success")
     return redirect(safe_next(request.form.get("next"), url_for("lists.mine")))
 

@@ -1,14 +1,16 @@
 """Client records, referrals, outreach attempts, the follow-up queue and the agency inbox.
 
 Every route loads its object through one helper that checks access (403 and an audit row when refused)
-and records the audit row for the view, written after the page is drawn, in one short transaction
-(``commit_view_audit``); changes are audited by the services and committed by their routes. Pages carry client data, so
-every response of this blueprint is sent with ``Cache-Control: no-store``.
+and records the audit row for the view; changes are audited by the services. No route commits: the
+request's one commit (``directory.database.in_one_transaction``) writes the change and its audit rows
+together, after the page is drawn; a change a service refuses is rolled back at once. Pages carry client
+data, so every response of this blueprint is sent with ``Cache-Control: no-store``.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
 
 from directory.accounts.audit import audit
 from directory.accounts.permissions import (
@@ -26,16 +29,19 @@ from directory.accounts.permissions import (
     can_use_inbox,
     can_view_client,
 )
+from directory.catalog.cache import category_choices, term_labels
 from directory.catalog.hours import weekly_table
 from directory.catalog.hours_words import recurring_lines
-from directory.catalog.models import Location, Organization, Service, TaxonomyTerm
-from directory.catalog.services import local_now, local_today
+from directory.catalog.models import Location, Organization, Service
+from directory.catalog.routes import service_response
+from directory.clock import local_now, local_today
 from directory.eligibility.forms import ClientFactsForm
 from directory.extensions import db
+from directory.i18n import select_locale
 from directory.models_base import utcnow
 from directory.pagination import page_number
 from directory.redirects import safe_next
-from directory.referrals import rules
+from directory.referrals import labels, rules
 from directory.referrals import services as referrals
 from directory.referrals.access import deny, load_client, load_need, load_referral, require_client_keeper
 from directory.referrals.forms import (
@@ -52,7 +58,9 @@ from directory.referrals.forms import (
 )
 from directory.referrals.labels import CONSENT_FIELD_LABELS
 from directory.referrals.models import GUARDIAN_AGE, Client, Consent, ConsentOverride, Need, Referral
+from directory.search.routes import search_response
 from directory.versioning import save_versioned
+from directory.vocabulary import SEX_LABELS
 
 bp = Blueprint("referrals", __name__)
 PER_PAGE = 20
@@ -76,11 +84,7 @@ def _apply_problems(form, problems: dict) -> None:
 
 
 def _term_choices() -> list[tuple[str, str]]:
-    from directory.i18n import select_locale
-
-    locale = select_locale()
-    terms = db.session.scalars(select(TaxonomyTerm).order_by(TaxonomyTerm.position)).all()
-    return [(t.code, ("— " if t.parent_id else "") + t.label(locale)) for t in terms]
+    return category_choices(select_locale())
 
 
 # --- clients -------------------------------------------------------------------------------------
@@ -110,7 +114,6 @@ def new_client():
     if request.method == "POST" and all([form.validate_on_submit(), facts_form.validate_on_submit()]):
         values, facts = form.values(facts_form.to_facts(), local_today())
         client = referrals.create_client(current_user, values, facts)
-        db.session.commit()
         flash(_("The client was added. Record their needs and consent next."), "success")
         return redirect(url_for("referrals.client", client_id=client.id))
     failed = request.method == "POST"
@@ -175,12 +178,10 @@ def add_need(client_id: str):
     form.category.choices = _term_choices()
     if form.validate_on_submit():
         need = referrals.add_need(client, form.category.data, form.goal.data, current_user)
-        db.session.commit()
         flash(_("The need was added. Here are services that may help."), "success")
         return redirect(url_for("referrals.need", need_id=need.id))
     db.session.rollback()
     audit("view", "client", client.id, client.id)
-    db.session.commit()
     return render_template(
         "referrals/client.html", client=client, need_form=form, today=local_today(), now=utcnow()
     ), 400
@@ -218,12 +219,42 @@ def close_need(need_id: str):
             db.session.rollback()
             _apply_problems(form, exc.problems)
         else:
-            db.session.commit()
             flash(_("The need was closed."), "success")
             return redirect(url_for("referrals.client", client_id=need.client_id))
     audit("view", "need", need.id, need.client_id)
-    db.session.commit()
     return _need_page(need, form, 400)
+
+
+# --- searching and reading for a saved client ----------------------------------------------------
+
+
+def _client_facts_form(client: Client) -> tuple[ClientFactsForm, dict | None]:
+    """The client's facts from their record, shown in the facts form (not posted: no CSRF token)."""
+    facts = referrals.client_facts(client) or None
+    return ClientFactsForm.from_facts(facts, meta={"csrf": False}), facts
+
+
+@bp.route("/clients/<client_id>/search")
+def client_search(client_id: str):
+    """The search page for a saved client: their facts and their place (and a need's category)."""
+    if not current_user.is_authenticated:
+        abort(403)
+    client = load_client(client_id)
+    args = MultiDict(request.args)
+    need = next((n for n in client.needs if n.id == args.get("need") and n.status == "open"), None)
+    if not args.get("near") and client.place_name:
+        args["near"] = client.place_name
+    if need is not None and not args.get("category") and not args.get("q"):
+        args["category"] = need.category
+    search_url = partial(url_for, "referrals.client_search", client_id=client.id)
+    return search_response(args, *_client_facts_form(client), search_url, client=client, need=need)
+
+
+@bp.route("/clients/<client_id>/services/<service_id>")
+def client_service(client_id: str, service_id: str):
+    """A service page with the saved client's eligibility verdict."""
+    client = load_client(client_id)
+    return service_response(service_id, *_client_facts_form(client), client=client)
 
 
 # --- consent -------------------------------------------------------------------------------------
@@ -248,7 +279,6 @@ def new_consent(client_id: str):
             form.organization_id.data = request.args["organization"]
         child = rules.may_be_under(client.birth_year, GUARDIAN_AGE, local_today())
         form.given_by.data = "guardian" if child else "client"
-        db.session.commit()
     elif form.validate_on_submit():
         values = form.values()
         if values["organization_id"] and db.session.get(Organization, values["organization_id"]) is None:
@@ -262,7 +292,6 @@ def new_consent(client_id: str):
                 db.session.rollback()
                 _apply_problems(form, exc.problems)
             else:
-                db.session.commit()
                 flash(_("The consent was recorded."), "success")
                 back = url_for("referrals.client", client_id=client.id)
                 return redirect(safe_next(request.args.get("next"), back))
@@ -287,7 +316,6 @@ def revoke_consent(consent_id: str):
         db.session.rollback()
         flash(_("This consent was already revoked."), "error")
     else:
-        db.session.commit()
         flash(_("The consent was revoked. Agencies no longer see this client's information under it."), "success")
     return redirect(url_for("referrals.client", client_id=consent.client_id))
 
@@ -296,14 +324,12 @@ def revoke_consent(consent_id: str):
 
 
 def _open_needs_choices(client: Client | None) -> list[tuple[str, str]]:
-    from directory.i18n import select_locale
-
     query = select(Need).join(Client).where(Need.status == "open").order_by(Client.display_name, Need.created_at)
     if client is not None:
         query = query.where(Need.client_id == client.id)
     elif current_user.role != "admin":
         query = query.where(Client.owner_id == current_user.id)
-    labels = {t.code: t.label(select_locale()) for t in db.session.scalars(select(TaxonomyTerm))}
+    labels = term_labels(select_locale())
     return [
         (n.id, f"{n.client.display_name} · {labels.get(n.category, n.category)}：{n.goal}")
         for n in db.session.scalars(query.limit(500))
@@ -368,10 +394,8 @@ def new_referral():
                         audit("view", "client", need.client_id, need.client_id, {"referral_check": service.id})
                     _referral_problems(form, exc.problems)
                 else:
-                    db.session.commit()
                     flash(_("The referral was made. Record each contact as it happens."), "success")
                     return redirect(url_for("referrals.referral", referral_id=referral.id))
-    db.session.commit()
     return render_template(
         "referrals/referral_form.html",
         form=form,
@@ -487,14 +511,12 @@ def add_attempt(referral_id: str):
             db.session.rollback()
             _apply_problems(form, exc.problems)
         else:
-            db.session.commit()
             if referral.status == "refused":
                 flash(_("Refusal recorded. Don't give up: the next resources to try are below."), "success")
             else:
                 flash(_("The attempt was recorded."), "success")
             return redirect(url_for("referrals.referral", referral_id=referral.id))
     audit("view", "referral", referral.id, referral.client_id)
-    db.session.commit()
     return _referral_page(referral, form, 400)
 
 
@@ -521,11 +543,9 @@ def answer_referral(referral_id: str):
                 db.session.rollback()
                 _apply_problems(form, exc.problems)
             else:
-                db.session.commit()
                 flash(_("Your answer was sent to the caseworker."), "success")
                 return redirect(url_for("referrals.inbox"))
     audit("view", "referral", referral.id, referral.client_id)
-    db.session.commit()
     return _agency_page(referral, form, 400)
 
 
@@ -550,7 +570,6 @@ def _answer_refused(referral: Referral, form: AgencyAnswerForm, why: str):
         referral.client_id,
         {"answer": form.answer.data if form.answer.data in referrals.AGENCY_ANSWERS else None, "basis_ended": why},
     )
-    db.session.commit()
     form.form_errors.append(str(BASIS_ENDED_MESSAGES[why]))
     return _agency_page(referral, form, 409)
 
@@ -573,13 +592,11 @@ def revoke_override(override_id: str):
             db.session.rollback()
             _apply_problems(override_form, exc.problems)
         else:
-            db.session.commit()
             flash(
                 _("The override was revoked. The agency no longer sees the client's information under it."), "success"
             )
             return redirect(url_for("referrals.referral", referral_id=referral.id))
     audit("view", "referral", referral.id, referral.client_id)
-    db.session.commit()
     form = AttemptForm(formdata=None)
     _prefill_attempt(form, referral)
     return _referral_page(referral, form, 400, override_form)
@@ -647,8 +664,6 @@ def print_list(client_id: str):
 
 @bp.app_context_processor
 def referral_labels():
-    from directory.referrals import labels
-
     return {
         "referral_status_label": lambda s: labels.STATUS_LABELS.get(s, s),
         "need_status_label": lambda s: labels.NEED_STATUS_LABELS.get(s, s),
@@ -661,7 +676,7 @@ def referral_labels():
         "purpose_label": lambda s: labels.PURPOSE_LABELS.get(s, s),
         "legal_basis_label": lambda s: labels.LEGAL_BASIS_LABELS.get(s, labels.UNRECORDED_BASIS),
         "override_in_force": rules.override_in_force,
-        "sex_label": lambda s: labels.SEX_LABELS.get(s, s),
+        "sex_label": lambda s: SEX_LABELS.get(s, s),
         "utc_to_local": utc_to_local,
         "days_since": referrals.days_since,
         "weekly_hours": lambda service: weekly_table(service.schedules),

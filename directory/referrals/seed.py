@@ -9,13 +9,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from directory.accounts.models import User
 from directory.catalog.models import Location, Service
+from directory.clock import local_zone
 from directory.extensions import db
 from directory.models_base import id_from_key, utcnow
 from directory.referrals import services
@@ -36,7 +35,7 @@ class _Clock:
         """10:30 in Guangzhou on the local day ``days_ago`` before today (now, for today)."""
         if not days_ago:
             return self.now
-        local = datetime.combine(self.day(days_ago), time(10, 30), tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+        local = datetime.combine(self.day(days_ago), time(10, 30), tzinfo=local_zone())
         return local.astimezone(UTC)
 
 

@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -20,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from directory.accounts.audit import audit
 from directory.accounts.permissions import can_override_consent
 from directory.catalog.models import Location, Service, ServiceAtLocation, TaxonomyTerm
+from directory.clock import local_today, local_zone
 from directory.database import lock_for_write
 from directory.eligibility.rules import INELIGIBLE, Verdict, evaluate
 from directory.extensions import db
@@ -36,6 +36,7 @@ from directory.referrals.models import (
     Referral,
     Refusal,
 )
+from directory.search import services as search_service
 
 CLIENT_FIELDS = ("display_name", "birth_year", "sex", "phone", "district", "address", "withheld_fields")
 
@@ -407,7 +408,7 @@ def record_attempt(referral: Referral, values: Mapping[str, Any], user, now: dat
     """Append an attempt (or a correction of one) and refresh the referral's cached status."""
     lock_for_write(referral)  # the number and the status follow from the attempts as they stand now
     now = now or utcnow()
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    zone = local_zone()
     problems = rules.attempt_problems(values, now, zone)
     corrects_id = values.get("corrects_id") or None
     if corrects_id:
@@ -505,7 +506,6 @@ def agency_answer(
     # Read the referral and what it was made under again under the write lock: a revocation that commits
     # first is seen here, and one that comes after waits for this answer.
     lock_for_write(referral, *[x for x in (referral.consent, referral.override) if x is not None])
-    from directory.catalog.services import local_today
 
     why = basis_ended(referral, today or local_today())
     if why is not None:
@@ -545,8 +545,6 @@ class Alternative:
 
 def _category_services(need: Need, client: Client, limit: int) -> list[tuple[str, str | None, float | None]]:
     """(service id, location id, distance) for services of the need's kind, nearest to the client first."""
-    from directory.search import services as search_service  # search reaches referrals for saved clients
-
     place = client_place(client)
     found: list[tuple[str, str | None, float | None]] = []
     for radius in (10.0, 50.0, 200.0) if place else (None,):

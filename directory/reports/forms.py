@@ -11,8 +11,10 @@ from wtforms import BooleanField, DateField, SelectField
 from wtforms.validators import Optional, ValidationError
 
 from directory.accounts.models import User
-from directory.catalog.models import DISTRICTS, Organization, TaxonomyTerm
+from directory.catalog.cache import category_choices
+from directory.catalog.models import Organization
 from directory.extensions import db
+from directory.geo.districts import DISTRICTS
 from directory.i18n import district_name, local_name
 from directory.referrals.models import Client
 
@@ -42,20 +44,7 @@ class ReportFilterForm(FlaskForm):
 
     def fill_choices(self, locale: str) -> None:
         """Categories (top level, then their sub-categories), districts, organizations, caseworkers."""
-        terms = db.session.scalars(select(TaxonomyTerm).order_by(TaxonomyTerm.position)).all()
-        children: dict[str | None, list[TaxonomyTerm]] = {}
-        for term in terms:
-            children.setdefault(term.parent_id, []).append(term)
-        categories: list[tuple[str, str]] = [("", str(_l("All categories")))]
-
-        def add(term: TaxonomyTerm, depth: int) -> None:
-            categories.append((term.code, "— " * depth + term.label(locale)))
-            for child in children.get(term.id, []):
-                add(child, depth + 1)
-
-        for term in children.get(None, []):
-            add(term, 0)
-        self.category.choices = categories
+        self.category.choices = [("", str(_l("All categories"))), *category_choices(locale)]
         self.district.choices = [("", str(_l("All districts"))), *((d, district_name(d, locale)) for d in DISTRICTS)]
         organizations = db.session.execute(
             select(Organization.id, Organization.name, Organization.alternate_name).order_by(Organization.name)

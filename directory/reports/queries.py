@@ -58,7 +58,9 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from directory.accounts.models import User
+from directory.catalog.cache import term_labels
 from directory.catalog.models import Organization, Service, TaxonomyTerm
+from directory.catalog.services import stale_services
 from directory.extensions import db
 from directory.i18n import district_name, local_name
 from directory.referrals.models import Referral, Refusal
@@ -739,12 +741,6 @@ def _int(value) -> int:
     return int(value or 0)
 
 
-def term_labels(locale: str) -> dict[str, str]:
-    """Category code → name in the locale (a few dozen rows)."""
-    rows = db.session.execute(select(TaxonomyTerm.code, TaxonomyTerm.name, TaxonomyTerm.name_en))
-    return {code: (name_en if locale == "en" and name_en else name) for code, name, name_en in rows}
-
-
 @dataclass(frozen=True)
 class Names:
     """What the rows are named in the UI's language (``i18n.local_name``): categories by their code, and
@@ -936,8 +932,6 @@ def clients_in_scope(f: ReportFilter, up_to: int) -> int:
 
 def stale_listings(today: date) -> int:
     """Active services not verified in 12 months (or never): the /manage/stale list."""
-    from directory.catalog.services import stale_services
-
     listed = stale_services(today).order_by(None).with_only_columns(Service.id).subquery()
     return db.session.scalar(select(func.count()).select_from(listed)) or 0
 

@@ -11,7 +11,8 @@ from flask_login import current_user, login_required
 
 from directory.accounts.audit import audit_denied
 from directory.accounts.permissions import can_review_stale_listings, can_view_agency_reports, can_view_reports
-from directory.catalog.services import local_today, stale_services
+from directory.catalog.services import stale_services
+from directory.clock import local_today
 from directory.extensions import db
 from directory.i18n import select_locale
 from directory.models_base import utcnow

@@ -21,9 +21,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from directory.accounts.models import User
+from directory.clock import local_today
 from directory.extensions import db
 from directory.files import write_private_text
 from directory.models_base import utcnow
+from directory.notifications.services import notify
 from directory.reports import agency, queries, tables
 from directory.reports.charts import chart_for
 
@@ -169,8 +171,6 @@ def notify_summaries(month: str) -> int:
     """Tell every active manager, and the active staff of every organization, that the month's summary
     is ready (in the app, and by e-mail and webhook where configured: ``directory.notifications``), once
     per month and person. Flushes; the caller commits. Returns how many were written."""
-    from directory.notifications.services import notify
-
     parse_month(month)
     users = db.session.scalars(
         select(User).where(User.role.in_(("manager", "agency_staff")), User.active.is_(True)).order_by(User.id)
@@ -220,8 +220,6 @@ def monthly_summaries_command(month: str | None, out: Path, send: bool) -> None:
     """Render the monthly summaries, one printable HTML page per manager (manager-<username>.html, in the
     manager's language) and per organization with agency staff (agency-<organization id>.html), each
     beside the month before; with --notify, tell their readers through the notifications (docs/reports.md)."""
-    from directory.catalog.services import local_today
-
     month = month or last_month(local_today())
     try:
         written = write_summaries(month, out)

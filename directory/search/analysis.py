@@ -118,6 +118,8 @@ _jieba_ready = False
 def ensure_jieba():
     """Initialise jieba once per process (quietly, built-in dictionary plus DOMAIN_WORDS) and return it."""
     global _jieba_ready
+    # Imported at first use: importing jieba takes about 0.35 s, which processes that never segment text
+    # (most CLI commands, a worker before its first search) need not pay.
     import jieba
 
     if not _jieba_ready:
@@ -143,7 +145,7 @@ def _segment(run: str, subwords: bool) -> tuple[tuple[str, int, int, bool], ...]
 
 @lru_cache(maxsize=200_000)
 def _segment_cached(run: str, subwords: bool) -> tuple[tuple[str, int, int, bool], ...]:
-    import jieba
+    import jieba  # at first use, as in ensure_jieba (always called first)
 
     freq = jieba.dt.FREQ
     pieces: list[tuple[str, int, int, bool]] = []

@@ -24,10 +24,10 @@ from whoosh.searching import Searcher
 from whoosh.support.levenshtein import distance as levenshtein_distance
 
 from directory.catalog.hours import Recurrence, is_open_at, recurrence_from_fields
-from directory.catalog.models import DISTRICTS
 from directory.eligibility.rules import Verdict
 from directory.geo.areas import CITY_KEY, covering_keys
 from directory.geo.distance import bounding_box, distance_km
+from directory.geo.districts import DISTRICTS
 from directory.geo.geocoder import GeoResult
 from directory.search.analysis import cjk_words, pinyin_keys, text_analyzer
 from directory.search.eligibility import EligibilityCheck

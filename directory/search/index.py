@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from whoosh import columns, fields, formats, index
@@ -27,11 +28,11 @@ from whoosh.index import LockError
 from whoosh.query import Term
 
 from directory.catalog.models import Location, Service, ServiceAtLocation, TaxonomyTerm
+from directory.catalog.outbox import SearchChange
 from directory.extensions import db
 from directory.search.analysis import pinyin_analyzer, spelling_analyzer, text_analyzer
 from directory.search.build import build_index
 from directory.search.documents import service_documents
-from directory.search.models import SearchChange
 from directory.search.spatial import forget_segments_except, leaves, segment_key
 from directory.search.synonyms import Synonyms, seed_synonyms
 
@@ -379,8 +380,6 @@ def _unseen_ids(latest: int) -> dict[int, float]:
 def get_index(app=None, rebuild_stale: bool = True) -> SearchIndex:
     """This process's index for the app's SEARCH_INDEX_DIR (opened once per thread); one built with
     another schema or other synonyms is rebuilt first, unless ``rebuild_stale`` is False."""
-    from flask import current_app
-
     app = app or current_app
     path = app.config["SEARCH_INDEX_DIR"]
     cache = getattr(_local, "indexes", None)

@@ -171,7 +171,7 @@ def normalize(q: str) -> str:
 
 @lru_cache(maxsize=1)
 def _syllables() -> frozenset[str]:
-    from pypinyin.pinyin_dict import pinyin_dict
+    from pypinyin.pinyin_dict import pinyin_dict  # a table of 40,000 characters: read on the first pinyin query
 
     found: set[str] = set()
     for readings in pinyin_dict.values():

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
-from flask import Blueprint, abort, jsonify, make_response, render_template, request
+from babel.numbers import format_decimal
+from flask import Blueprint, g, jsonify, make_response, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
 
 from directory.accounts.permissions import can_keep_clients
-from directory.catalog.cache import cached, taxonomy
-from directory.catalog.forms import LANGUAGE_CHOICES
-from directory.catalog.models import DISTRICTS
+from directory.catalog.cache import cached, taxonomy, term_labels
 from directory.eligibility.explain import verdict_json
 from directory.eligibility.forms import ClientFactsForm, facts_from_query, facts_query, query_has_facts
+from directory.geo.districts import DISTRICTS
 from directory.i18n import select_locale
+from directory.redirects import moved
 from directory.search import services as search_service
 from directory.search.engine import ParamError
 from directory.search.widen import counted_widenings, leaves_nothing_usable
+from directory.vocabulary import LANGUAGE_CHOICES
 
 bp = Blueprint("search", __name__)
 
@@ -40,47 +47,37 @@ def _widen_links(params, facts, result) -> list[tuple[str, dict, int]]:
     return counted_widenings(params, args, lambda wider: search_service.search(replace(wider, per_page=1), facts).total)
 
 
-def _client_context(args: MultiDict):
-    """A saved client to search for (``client=<id>``): their facts and their place; audited like any view."""
-    from directory.referrals.access import load_client
-
-    if not args.get("client"):
-        return None, None
-    if not current_user.is_authenticated:
-        abort(403)
-    client = load_client(args["client"])
-    need = next((n for n in client.needs if n.id == args.get("need") and n.status == "open"), None)
-    return client, need
-
-
 @bp.route("/search")
 def search_page():
+    if request.args.get("client"):  # the search for a saved client is one of the client's pages now
+        return moved("referrals.client_search", drop=("client",), client_id=request.args["client"])
+    args = MultiDict(request.args)
+    facts_form, facts = facts_from_query(args)
+    return search_response(args, facts_form, facts, partial(url_for, "search.search_page"))
+
+
+def search_response(
+    args: MultiDict,
+    facts_form: ClientFactsForm,
+    facts: dict | None,
+    search_url: Callable[..., str],
+    client=None,
+    need=None,
+) -> Response:
+    """The search page for ``args`` and a client's facts; ``search_url`` makes its links. For a saved
+    ``client`` (and ``need``), the referrals blueprint passes their facts and draws it for them."""
     error = None
     result = None
-    args = MultiDict(request.args)
-    client, need = _client_context(args)
-    if client is not None:
-        if not args.get("near") and client.place_name:
-            args["near"] = client.place_name
-        if need is not None and not args.get("category") and not args.get("q"):
-            args["category"] = need.category
     try:
         params = search_service.read_params(args)
     except ParamError as exc:
         error = exc
         params = None
-    if client is not None:
-        from directory.referrals.services import client_facts
-
-        facts = client_facts(client) or None
-        facts_form = ClientFactsForm.from_facts(facts, meta={"csrf": False})
-    else:
-        facts_form, facts = facts_from_query(args)
     draw_facts = client is None and bool(facts or facts_form.errors or query_has_facts(args) or args.get("facts"))
     if params is not None and not facts_form.errors and (params.q or params.near or params.category or params.district):
         result = search_service.search(params, facts=facts)
     query = args.to_dict()  # the first value of each parameter, read without MultiDict's KeyError per miss
-    response = make_response(
+    return make_response(
         render_template(
             "search/search.html",
             params=params,
@@ -98,15 +95,10 @@ def search_page():
             widen=_widen_links(params, facts, result),
             search_examples=SEARCH_EXAMPLES,
             filters=_filters(query, error),
+            search_url=search_url,
         ),
         400 if error or facts_form.errors else 200,
     )
-    if client is not None:
-        from directory.extensions import db
-
-        db.session.commit()  # the audit row of this view
-        response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.route("/search/client-situation")
@@ -214,18 +206,10 @@ def search_api():
 
 @bp.app_context_processor
 def search_helpers():
-    from babel.numbers import format_decimal
-    from flask import g
-    from flask_babel import get_locale
-    from flask_babel import gettext as _
-
     def code_label(code: str) -> str:
         labels = g.get("_code_labels")
         if labels is None:  # once per request: the labels of every term, kept per catalog version and language
-            locale = select_locale()
-            labels = g._code_labels = cached(
-                ("search.code_labels", locale), lambda: {term.code: term.label(locale) for term in taxonomy()}
-            )
+            labels = g._code_labels = term_labels(select_locale())
         return labels.get(code, code)
 
     def distance_text(km: float) -> str:

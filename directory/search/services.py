@@ -8,13 +8,13 @@ from typing import Any
 from flask import current_app
 
 from directory.catalog.cache import catalog_version, taxonomy
-from directory.catalog.forms import LANGUAGE_CHOICES
-from directory.catalog.services import local_now, local_today
+from directory.clock import local_now, local_today
 from directory.geo.geocoder import GeoResult, resolve_for_app
 from directory.search.eligibility import EligibilityCheck
 from directory.search.engine import ParamError, SearchParams, SearchResult, parse_params, run_search
 from directory.search.index import get_index, try_catch_up
 from directory.search.synonyms import Synonyms, seed_synonyms
+from directory.vocabulary import LANGUAGE_CHOICES
 
 LANGUAGE_CODES = {code for code, _ in LANGUAGE_CHOICES}
 

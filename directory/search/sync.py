@@ -20,9 +20,10 @@ from directory.catalog.models import (
     TaxonomyTerm,
     service_taxonomy,
 )
+from directory.catalog.outbox import SearchChange
 from directory.extensions import db
 from directory.models_base import new_id
-from directory.search.models import SearchChange
+from directory.search.index import try_catch_up
 
 _SERVICE_CHILDREN = (ServiceAtLocation, Schedule, ScheduleException, Language, RequiredDocument, ServiceArea)
 PENDING_FLAG = "search_changes_pending"
@@ -97,7 +98,5 @@ def install_sync(app: Flask) -> None:
     @app.after_request
     def apply_search_changes(response):
         if db.session.info.pop(PENDING_FLAG, False):
-            from directory.search.index import try_catch_up
-
             try_catch_up()
         return response

@@ -8,7 +8,6 @@ from flask_login import current_user, login_required
 
 from directory.accounts.audit import audit
 from directory.catalog.services import local_today
-from directory.extensions import db
 from directory.i18n import select_locale
 from directory.models_base import utcnow
 from directory.referrals import services as referrals
@@ -58,5 +57,4 @@ def page():
         context["figures"] = queries.key_figures(today, now, select_locale())
     elif user.role == "admin":
         context["admin"] = queries.admin_day(today, now)
-    db.session.commit()
     return render_template("start/page.html", **context)

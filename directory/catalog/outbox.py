@@ -1,4 +1,8 @@
-"""The search outbox: catalog changes to apply to the search index, written in the same transaction."""
+"""The catalog's outbox (``search_change``): one row per changed service, written in the change's transaction.
+
+The search index applies the rows past its cursor (``directory.search.index``) and the page caches use the
+newest id as the catalog's version (``directory.catalog.cache``); ``directory.search.sync`` writes them.
+It lives in the catalog so both can read it without the catalog depending on search."""
 
 from __future__ import annotations
 
