@@ -58,6 +58,10 @@ PASSWORD = "load-test-password-2026"
 QUERIES = ["美沙酮", "医院", "低保", "就业", "心理咨询", "法律援助", "托育", "艾滋病检测", "meishatong", "shelter"]
 PLACES = ["天河", "越秀区", "北京路", "体育西路", "白云区", "海珠区", "番禺区", "23.13,113.32"]
 CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+# A saved client's search and service pages, as this tree serves them; a plan made by an older tree (for
+# --compare) has none and gets the old addresses (``client_urls``).
+CLIENT_URLS = {"search": "/clients/{client}/search?{query}", "service": "/clients/{client}/services/{service}"}
+OLD_CLIENT_URLS = {"search": "/search?client={client}&{query}", "service": "/services/{service}?client={client}"}
 WARM_SEARCH = "/search?q=%E5%8C%BB%E9%99%A2&near=%E5%A4%A9%E6%B2%B3%E5%8C%BA"  # 医院 near 天河区
 TICKS = os.sysconf("SC_CLK_TCK")
 TRANSLATIONS = "directory/translations"
@@ -189,6 +193,7 @@ def _prepare(database_uri: str, tmp: Path, users: int) -> dict:
         db.session.commit()
         get_index(app).rebuild()
         plan["service"] = mmt.id
+        plan["client_urls"] = CLIENT_URLS
         db.session.remove()
         db.engine.dispose()
     return plan
@@ -248,6 +253,7 @@ def statement_counts(database_uri: str, tmp: Path, plan: dict) -> dict[str, dict
         }
     )
     who = plan["caseworkers"][-1]
+    urls = client_urls(plan)
     client = app.test_client()
     client.post("/login", data={"username": who["username"], "password": PASSWORD})
     counted = {"n": 0}
@@ -258,8 +264,8 @@ def statement_counts(database_uri: str, tmp: Path, plan: dict) -> dict[str, dict
     pages = {
         "referral page": f"/referrals/{who['referral']}",
         "client page": f"/clients/{who['client']}",
-        "search for a client": f"/search?client={who['client']}&q=%E7%BE%8E%E6%B2%99%E9%85%AE",
-        "service page for a client": f"/services/{plan['service']}?client={who['client']}",
+        "search for a client": urls["search"].format(client=who["client"], query="q=%E7%BE%8E%E6%B2%99%E9%85%AE"),
+        "service page for a client": urls["service"].format(client=who["client"], service=plan["service"]),
         "follow-ups": "/followups",
     }
     attempt = {
@@ -374,7 +380,13 @@ def _login(browser: Browser, username: str) -> int:
     return status
 
 
-def _caseworker(browser: Browser, who: dict, service: str, stop: threading.Event, tally: Tally) -> None:
+def client_urls(plan: dict) -> dict[str, str]:
+    return plan.get("client_urls") or OLD_CLIENT_URLS
+
+
+def _caseworker(
+    browser: Browser, who: dict, service: str, stop: threading.Event, tally: Tally, urls: dict[str, str]
+) -> None:
     n = 0
     rng = random.Random(who["username"])
     while not stop.is_set():
@@ -389,10 +401,10 @@ def _caseworker(browser: Browser, who: dict, service: str, stop: threading.Event
                 tally.search_done.append((time.monotonic(), status))
                 if status == 200:
                     tally.search_ms.append(elapsed)
-            query = urllib.parse.urlencode({"client": who["client"], "q": rng.choice(QUERIES)})
-            status, _ = browser.request(f"/search?{query}")
+            query = urllib.parse.urlencode({"q": rng.choice(QUERIES)})
+            status, _ = browser.request(urls["search"].format(client=who["client"], query=query))
             tally.count(status, "client search")
-            status, _ = browser.request(f"/services/{service}?client={who['client']}")
+            status, _ = browser.request(urls["service"].format(client=who["client"], service=service))
             tally.count(status, "client service page")
             status, _ = browser.request(f"/referrals/{who['referral']}")
             tally.count(status, "referral page")
@@ -452,7 +464,7 @@ def run_phase(server: Server, plan: dict, sessions, seconds: float, tally: Tally
     phase = Tally()
     stop = threading.Event()
     threads = [
-        threading.Thread(target=_caseworker, args=(browser, who, plan["service"], stop, phase))
+        threading.Thread(target=_caseworker, args=(browser, who, plan["service"], stop, phase, client_urls(plan)))
         for browser, who in zip(caseworkers, plan["caseworkers"], strict=True)
     ]
     threads += [

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 
-from directory.catalog.models import DISTRICT_NAMES_EN, DISTRICTS, Organization, Service
+from directory.catalog.models import Organization, Service
 from directory.extensions import db
+from directory.geo.districts import DISTRICT_NAMES_EN, DISTRICTS
 from directory.i18n import district_name, local_name
 from directory.models_base import id_from_key
 
