@@ -31,7 +31,7 @@ from sqlalchemy.pool import NullPool
 
 from directory.extensions import db
 from directory.files import PRIVATE_FILE_MODE, create_private_file
-from directory.logchain import CHAINS, ChainReport, verify_connection, walk_chain
+from directory.logchain import CHAINS, DEMO_COLUMN, ChainReport, verify_connection, walk_chain
 from directory.models_base import UTCDateTime
 from directory.schema import SchemaState, includes, schema_problem, schema_state, state_from_revisions
 from directory.search.index import get_index
@@ -265,18 +265,23 @@ def _pg_chains(source: Path) -> list[ChainReport]:
     reports = []
     for chain, types in CHAINS.items():
         dump = _pg_restore_output(source, "--data-only", f"--table={chain}", "--file=-")
-        rows, unchained = [], []
+        rows, unchained, demo_rows = [], [], 0
+        demo_name = DEMO_COLUMN.get(chain)
         for raw in _copy_rows(dump, chain):
             row = {name: _typed(raw.get(name), type_) for name, type_ in types.items()}
             row["id"] = raw["id"]
             row["chain_hash"] = raw.get("chain_hash")
             if raw.get("chain_seq") is None:
-                unchained.append(raw["id"])
+                if demo_name and raw.get(demo_name) == "t":  # demo rows stay outside the chain (as verify_connection)
+                    demo_rows += 1
+                else:
+                    unchained.append(raw["id"])
                 continue
             row["chain_seq"] = int(raw["chain_seq"])
             rows.append(row)
         rows.sort(key=lambda row: row["chain_seq"])
         report = walk_chain(chain, rows, sorted(unchained), heads.get(chain))
+        report.demo_rows = demo_rows
         if chain not in heads and report.ok:
             report.problem = f"{chain}: the log_chain table has no head for this chain"
         reports.append(report)

@@ -159,7 +159,9 @@ def lock_for_write(*objects) -> None:
     db.session.flush()  # a refresh would drop changes not yet flushed
     begin_write()
     for obj in objects:
-        db.session.refresh(obj, with_for_update=True)
+        # OF its own table: an object loaded with joined relationships (a referral's page) is read again
+        # with them, and PostgreSQL cannot lock the nullable side of an outer join.
+        db.session.refresh(obj, with_for_update={"of": type(obj)})
 
 
 # --- one transaction per request ---------------------------------------------------------------------
